@@ -1,0 +1,66 @@
+"""Engines and sessions from a database URL.
+
+Why the SQLite pragmas: SQLite ignores foreign keys unless asked on every connection, and its
+default journal blocks readers while a worker writes progress; WAL lets the API read meanwhile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalize_database_url(url: str | URL) -> URL:
+    """Pick the drivers we ship: ``postgresql://`` and ``postgres://`` become psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url``; for a SQLite file, its folder is created and WAL switched on.
+
+    Args:
+        url: any SQLAlchemy URL; PostgreSQL URLs are switched to the psycopg 3 driver.
+        kwargs: passed to ``create_engine`` (``echo``, pool settings).
+    """
+    parsed = normalize_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _make_sqlite_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)  # survive database restarts between long renders
+    return create_engine(parsed, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``.
+
+    ``expire_on_commit=False``: a worker commits, closes its session and then still reads the
+    loaded attributes during a long render without touching the database again.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    if not in_memory:
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    return engine

@@ -1,0 +1,95 @@
+"""Open user images safely: size checks before decoding, upright orientation, plain RGB.
+
+Used by the API (to refuse bad uploads at submission) and by the engine (to read inputs).
+Pillow reads only the header on ``open``, so the pixel limit is checked before any pixel is
+decoded — a 50,000 × 50,000 "decompression bomb" is refused without allocating 7.5 GB.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shared.errors import BadInputError, LimitExceededError
+
+ImageSource = str | Path | bytes | Image.Image | np.ndarray
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An RGB photo and whether it was stored as grayscale (an archival scan, say)."""
+
+    image: Image.Image
+    was_grayscale: bool
+
+
+def _open(source: ImageSource) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        if (
+            source.ndim not in (2, 3)
+            or source.dtype != np.uint8
+            or (source.ndim == 3 and source.shape[2] not in (3, 4))
+        ):
+            raise BadInputError(
+                f"an image array must be uint8 [H, W], [H, W, 3] or [H, W, 4], got {source.dtype} {source.shape}"
+            )
+        return Image.fromarray(source)
+    try:
+        return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except FileNotFoundError:
+        raise BadInputError(f"image not found: {source}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        name = "the uploaded data" if isinstance(source, bytes) else str(source)
+        raise BadInputError(f"{name} is not a readable image ({exc.__class__.__name__})") from None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit (or 32-bit integer) grayscale: scale to 8 bits rather than clipping at 255.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "P", "PA") or "transparency" in img.info:
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return img.convert("RGB")
+
+
+def load_image(source: ImageSource, max_pixels: int, min_side: int = 16) -> LoadedImage:
+    """Decode ``source`` into an upright RGB image, enforcing the pixel limits.
+
+    Raises ``LimitExceededError`` for too many pixels and ``BadInputError`` for anything
+    unreadable, truncated or too small. Animated images use their first frame.
+    """
+    img = _open(source)
+    width, height = img.size
+    if width * height > max_pixels:
+        raise LimitExceededError(f"image is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+    if min(width, height) < min_side:
+        raise BadInputError(f"image is {width}×{height}; both sides must be at least {min_side} px")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            grayscale = img.mode in ("L", "LA", "I;16", "I;16B", "I;16L", "I", "1")
+            rgb = _to_rgb(img)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError(f"image data is damaged or truncated ({exc})") from None
+    if not grayscale:
+        grayscale = _looks_gray(rgb)
+    return LoadedImage(rgb, grayscale)
+
+
+def _looks_gray(img: Image.Image) -> bool:
+    """True when an RGB image has (almost) no chroma: a grayscale scan saved as RGB."""
+    small = np.asarray(img.reduce(max(1, max(img.size) // 256)), dtype=np.int16)
+    return bool(np.abs(small - small.mean(axis=2, keepdims=True)).mean() < 2.0)

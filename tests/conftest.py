@@ -1,0 +1,36 @@
+"""Shared fixtures: the real data folder beside the repository, one engine per session, and
+the farm foundation's fixtures (databases, storage servers) from conftest_farm.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest_farm import (  # noqa: F401 - pytest finds fixtures by their names in this module
+    database_url,
+    db_session,
+    local_storage,
+    postgres_session_url,
+    postgres_url,
+    s3_endpoint,
+    s3_storage,
+    storage,
+)
+
+# ../shared/data beside the repository holds the real photographs, paintings and clips.
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA / "photos").is_dir():
+        pytest.fail(f"the shared test data is missing: expected {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory):
+    from worker.engine.render import StyleEngine
+
+    return StyleEngine("cpu", cache_dir=tmp_path_factory.mktemp("model-cache"))

@@ -1,0 +1,81 @@
+"""``stylefarm render`` as a person runs it: a real process, real files, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "STYLEFARM_MODEL_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "api", *args], capture_output=True, text=True, timeout=300, env=env, cwd=REPO
+    )
+
+
+def test_render_blends_a_builtin_and_a_painting_into_the_named_file(data_dir, tmp_path):
+    output = tmp_path / "out" / "cat.webp"
+    result = run_cli(
+        "render",
+        str(data_dir / "photos" / "chelsea_cat.png"),
+        "-o",
+        str(output),
+        "--style",
+        "builtin:3",
+        "--style",
+        str(data_dir / "styles" / "great_wave_hokusai.jpg"),
+        "--weight",
+        "1",
+        "--weight",
+        "2",
+        "--strength",
+        "0.8",
+        "--preserve-color",
+        "--tile",
+        "128",
+        "--device",
+        "cpu",
+        cache=tmp_path / "cache",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(output)
+    assert "tile" in result.stderr  # the progress bar
+    with Image.open(output) as img:
+        assert img.format == "WEBP" and img.size == (451, 300)
+        assert np.asarray(img.convert("RGB")).std() > 10
+
+
+def test_render_reports_bad_style_with_exit_code_2(data_dir, tmp_path):
+    result = run_cli(
+        "render",
+        str(data_dir / "photos" / "chelsea_cat.png"),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--style",
+        "builtin:26",
+        cache=tmp_path / "cache",
+    )
+    assert result.returncode == 2
+    assert "builtin:26" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_render_refuses_contradictory_colour_flags(data_dir, tmp_path):
+    result = run_cli(
+        "render",
+        str(data_dir / "photos" / "chelsea_cat.png"),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--style",
+        "builtin:1",
+        "--preserve-color",
+        "--recolor",
+        cache=tmp_path / "cache",
+    )
+    assert result.returncode == 2 and "opposites" in result.stderr

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from shared.db import NUM_BUILTINS, Base, Style
+from shared.db.migrate import MIGRATIONS_DIR, downgrade_to, upgrade_to_head
+from shared.db.session import make_engine, make_session_factory
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_migrations_upgrade_postgres_and_sqlite_to_head_and_seed_26_builtins(database_url):
+    upgrade_to_head(database_url)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            styles = session.scalars(select(Style).order_by(Style.builtin_index)).all()
+            version = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    finally:
+        engine.dispose()
+    assert version == "0002"
+    assert len(styles) == NUM_BUILTINS
+    assert [s.id for s in styles] == [f"builtin:{i}" for i in range(NUM_BUILTINS)]
+    assert styles[25].name == "builtin-25" and styles[0].name == "builtin-00"
+    assert {(s.kind, s.status, s.tenant_id) for s in styles} == {("builtin", "ready", None)}
+
+
+def test_migrated_schema_matches_the_models(database_url):
+    upgrade_to_head(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_migrations_downgrade_to_base_and_upgrade_again(database_url):
+    upgrade_to_head(database_url)
+    upgrade_to_head(database_url)  # already at head: nothing happens, no duplicate seed rows
+    downgrade_to(database_url, "0001")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM styles")).scalar_one() == 0
+        downgrade_to(database_url, "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        upgrade_to_head(database_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM styles")).scalar_one() == NUM_BUILTINS
+    finally:
+        engine.dispose()
+
+
+def test_alembic_command_line_takes_the_url_from_stylefarm_settings(tmp_path):
+    env = {**os.environ, "STYLEFARM_HOME": str(tmp_path / "home")}
+    env.pop("STYLEFARM_DATABASE_URL", None)
+    alembic = Path(sys.executable).with_name("alembic")
+    done = subprocess.run(
+        [str(alembic), "upgrade", "head"], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "home" / "stylefarm.db").is_file()
+    assert "Running upgrade 0001 -> 0002" in done.stderr
+
+
+def test_revision_files_have_dated_named_slugs():
+    names = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert names == ["2026_11_21_0001_initial_schema.py", "2026_11_21_0002_seed_builtin_styles.py"]

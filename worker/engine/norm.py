@@ -1,0 +1,75 @@
+"""Conditional instance normalization with optional fixed (thumbnail) statistics.
+
+Both style networks normalize every feature map per channel and then apply a style-dependent
+scale and shift (Dumoulin et al. 2017). For tiled high-resolution rendering we follow Thumbnail
+Instance Normalization (Chen et al., AAAI 2022): run a thumbnail of the whole image once while
+recording each layer's mean and reciprocal standard deviation, then run the tiles with those
+statistics frozen, so every tile is normalized as if it were the whole image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+# A quantization point: (name of the point inside the current layer, tensor) → tensor.
+QuantHook = Callable[[str, torch.Tensor], torch.Tensor]
+
+
+def _no_quant(_point: str, x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+@dataclass
+class NormStatistics:
+    """Per-layer (mean, 1/std) pairs, in the order the network's norm layers run."""
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> NormStatistics:
+        return NormStatistics([(m.to(device, dtype), r.to(device, dtype)) for m, r in self.layers])
+
+
+class NormState:
+    """Carries statistics through one forward pass: records them, or replays frozen ones."""
+
+    def __init__(self, frozen: NormStatistics | None = None) -> None:
+        self.frozen = frozen
+        self.recorded = NormStatistics()
+        self._next = 0
+
+    def statistics(self, x: torch.Tensor, eps: float, q: QuantHook) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and 1/std of ``x`` per channel, or the next frozen pair."""
+        if self.frozen is not None:
+            mean, rstd = self.frozen.layers[self._next]
+            self._next += 1
+            return mean.to(x.dtype), rstd.to(x.dtype)
+        # Moments in float32 even when the convolutions run in half precision.
+        xf = x.float()
+        mean = q("moments/mean", xf.mean(dim=(2, 3), keepdim=True))
+        squared = q("moments/SquaredDifference", (xf - mean) ** 2)
+        var = q("moments/variance", squared.mean(dim=(2, 3), keepdim=True))
+        rstd = q("batchnorm/Rsqrt", torch.rsqrt(q("batchnorm/add", var + eps)))
+        self.recorded.layers.append((mean, rstd))
+        return mean.to(x.dtype), rstd.to(x.dtype)
+
+
+def conditional_instance_norm(
+    x: torch.Tensor,
+    gamma: torch.Tensor,
+    beta: torch.Tensor,
+    eps: float,
+    state: NormState,
+    q: QuantHook = _no_quant,
+) -> torch.Tensor:
+    """Normalize ``x`` per channel, scale by ``gamma``, shift by ``beta`` (both [N, C, 1, 1]).
+
+    The arithmetic follows the order of the TensorFlow graph (``x * s + (beta - mean * s)``)
+    so that ``q`` can reproduce the int8 rounding of the shipped model at each step.
+    """
+    mean, rstd = state.statistics(x, eps, q)
+    scale = q("batchnorm/mul", rstd * gamma.to(x.dtype))
+    shift = q("batchnorm/sub", beta.to(x.dtype) - q("batchnorm/mul_2", mean * scale))
+    return q("batchnorm/add_1", q("batchnorm/mul_1", x * scale) + shift)

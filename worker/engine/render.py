@@ -1,0 +1,284 @@
+"""The engine's entry point: stylize one image with a style spec, tile by tile.
+
+``StyleEngine.render`` is what the farm's worker and the local CLI call. It loads the networks
+once, computes instance-norm statistics on a thumbnail of the whole image (Thumbnail Instance
+Normalization, Chen et al. AAAI 2022), renders tiles with those statistics in batches, and
+streams each finished tile into the output array: the input and output buffers are the only
+whole-image arrays, so memory is bounded by the tile size. Progress is reported per tile and
+cancellation is checked between tile batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from shared.errors import BadInputError, StyleFarmError
+from shared.images import ImageSource, load_image
+from worker.engine import color
+from worker.engine.devices import default_dtype, resolve_device
+from worker.engine.model_store import Networks
+from worker.engine.norm import NormState, NormStatistics
+from worker.engine.styles import StyleSpec
+from worker.engine.tiling import Tile, plan_tiles, receptive_radius
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+STRIDE = 4
+PREDICTOR_SIDE = 256  # the predictor was trained on 256 × 256 crops (Ghiasi et al. 2017)
+
+# (kernel, resolution divisor) of each conv; the +STRIDE covers nearest-upsampling offsets.
+_ARBITRARY_RF = receptive_radius([(9, 1), (3, 1), (3, 2)] + [(3, 4)] * 10 + [(3, 2), (3, 1), (9, 1)]) + STRIDE
+_MULTISTYLE_RF = receptive_radius([(9, 1), (3, 1), (3, 2)] + [(3, 4)] * 12 + [(3, 2), (3, 1), (9, 1)]) + STRIDE
+RECEPTIVE_RADIUS = max(_ARBITRARY_RF, _MULTISTYLE_RF)
+
+
+class RenderCanceled(StyleFarmError):
+    """The cancellation check said stop; raised between tile batches."""
+
+    status = 409
+    code = "canceled"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render. Every limit has a default; the farm fills them from its settings.
+
+    Args:
+        strength: 0–1. Arbitrary styles interpolate the style vector from the photo's own
+            towards the target (Ghiasi et al.); built-in styles blend pixels with the photo.
+        color_mode: ``stylized``, ``preserve`` (photo's colours) or ``recolor`` (photo's
+            luminance, stylized chroma).
+        working_side: long side, in pixels, at which the network forms brush strokes (the
+            style scale); None renders at the output size. Independent of the output size.
+        max_output_side: downscale larger inputs to this long side; None keeps full size.
+        tile_size: output pixels per tile side; the overlap is at least the receptive field.
+        thumbnail_side: long side of the thumbnail whose statistics normalize every tile.
+    """
+
+    strength: float = 1.0
+    color_mode: color.ColorMode = "stylized"
+    working_side: int | None = None
+    max_output_side: int | None = None
+    tile_size: int = 512
+    overlap: int = RECEPTIVE_RADIUS
+    thumbnail_side: int = 1024
+    batch_size: int | None = None
+    max_pixels: int = 120_000_000
+    min_side: int = 16
+    emulate_int8: bool = False
+
+    def validate(self) -> None:
+        if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
+            raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.color_mode not in ("stylized", "preserve", "recolor"):
+            raise BadInputError(f"unknown colour mode {self.color_mode!r}")
+        if self.tile_size < 64:
+            raise BadInputError(f"tile size must be at least 64 px, got {self.tile_size}")
+        for name in ("working_side", "max_output_side"):
+            value = getattr(self, name)
+            if value is not None and value < self.min_side:
+                raise BadInputError(f"{name} must be at least {self.min_side} px, got {value}")
+
+
+@dataclass
+class _Pass:
+    """One network run per tile, and how much of the final pixel it contributes."""
+
+    network: torch.nn.Module
+    params: list[tuple[torch.Tensor, torch.Tensor]]
+    statistics: NormStatistics
+    weight: float
+
+
+def _to_tensor(pixels: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """uint8 [N, H, W, 3] (or [H, W, 3]) → [N, 3, H, W] in 0–1."""
+    if not pixels.flags.writeable or not pixels.flags.c_contiguous:
+        pixels = np.array(pixels)  # PIL-backed arrays are read-only; torch wants to own a copy
+    tensor = torch.from_numpy(pixels).to(device)
+    if tensor.dim() == 3:
+        tensor = tensor[None]
+    tensor = tensor.permute(0, 3, 1, 2).to(dtype).div_(255.0)
+    return tensor.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else tensor
+
+
+def _pad_to_stride(pixels: np.ndarray, pad_y: int, pad_x: int) -> np.ndarray:
+    if pad_y or pad_x:
+        return np.pad(pixels, ((0, pad_y), (0, pad_x), (0, 0)), mode="reflect")
+    return pixels
+
+
+def _fit(img: Image.Image, long_side: int) -> Image.Image:
+    """Resize so the long side is ``long_side`` (Lanczos), keeping the aspect ratio."""
+    scale = long_side / max(img.size)
+    size = (max(STRIDE, round(img.width * scale)), max(STRIDE, round(img.height * scale)))
+    return img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
+
+
+class StyleEngine:
+    """Loads the three networks once per process and renders many images with them."""
+
+    def __init__(self, device: str = "auto", cache_dir: Path | None = None, half: bool | None = None) -> None:
+        self.device = resolve_device(device)
+        self.dtype = default_dtype(self.device, half)
+        self.cache_dir = cache_dir
+        self._networks: Networks | None = None
+
+    @property
+    def networks(self) -> Networks:
+        """The networks, loaded on first use (so a forked worker initialises CUDA after the fork)."""
+        if self._networks is None:
+            nets = Networks.load(self.device, self.cache_dir)
+            if self.dtype != torch.float32:
+                nets.arbitrary.to(self.dtype)
+                nets.multistyle.to(self.dtype)
+            self._networks = nets
+        return self._networks
+
+    @torch.inference_mode()
+    def style_vector(self, image: ImageSource, max_pixels: int = 120_000_000) -> np.ndarray:
+        """The 100-number style vector of a style image (centre square crop, 256 × 256)."""
+        img = load_image(image, max_pixels=max_pixels).image
+        side = min(img.size)
+        left, top = (img.width - side) // 2, (img.height - side) // 2
+        img = img.crop((left, top, left + side, top + side)).resize(
+            (PREDICTOR_SIDE, PREDICTOR_SIDE), Image.Resampling.LANCZOS
+        )
+        vector = self.networks.predictor(_to_tensor(np.asarray(img), self.device, torch.float32))
+        return vector[0].float().cpu().numpy()
+
+    def _target_vector(self, style: StyleSpec, thumbnail: Image.Image, strength: float) -> np.ndarray:
+        parts = style.arbitrary_components
+        total = sum(c.weight for c in parts)
+        vector = np.zeros(100, dtype=np.float64)
+        for c in parts:
+            own = np.asarray(c.vector, dtype=np.float64) if c.vector is not None else self.style_vector(c.image)  # type: ignore[arg-type]
+            vector += own * (c.weight / total)
+        if strength < 1.0:
+            vector = strength * vector + (1.0 - strength) * self.style_vector(thumbnail)
+        return vector.astype(np.float32)
+
+    def _statistics(self, network: torch.nn.Module, params: list, thumbnail: np.ndarray) -> NormStatistics:
+        h, w = thumbnail.shape[:2]
+        padded = _pad_to_stride(thumbnail, (-h) % STRIDE, (-w) % STRIDE)
+        state = NormState()
+        network(_to_tensor(padded, self.device, self.dtype), state=state, params=params)
+        return state.recorded
+
+    def _passes(self, style: StyleSpec, work: Image.Image, options: RenderOptions) -> list[_Pass]:
+        nets = self.networks
+        nets.arbitrary.emulate_int8 = options.emulate_int8
+        thumbnail = _fit(work, options.thumbnail_side) if max(work.size) > options.thumbnail_side else work
+        thumb_pixels = np.asarray(thumbnail)
+        passes = []
+        builtin = style.builtin_weights()
+        share = style.builtin_share
+        if builtin is not None:
+            weights = torch.from_numpy(builtin)[None].to(self.device, self.dtype)
+            params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.multistyle.style_params(weights)]
+            stats = self._statistics(nets.multistyle, params, thumb_pixels)
+            passes.append(_Pass(nets.multistyle, params, stats, share * options.strength))
+        if style.arbitrary_components:
+            target = self._target_vector(style, thumbnail, options.strength)
+            vector = torch.from_numpy(target)[None].to(self.device, self.dtype)
+            params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.arbitrary.style_params(vector)]
+            stats = self._statistics(nets.arbitrary, params, thumb_pixels)
+            passes.append(_Pass(nets.arbitrary, params, stats, 1.0 - share))
+        return passes
+
+    def _batches(self, tiles: list[Tile], batch_size: int) -> Iterator[list[Tile]]:
+        """Tiles grouped by window shape (so they stack) in batches of ``batch_size``."""
+        by_shape: dict[tuple[int, int], list[Tile]] = {}
+        for tile in tiles:
+            by_shape.setdefault(tile.window_shape, []).append(tile)
+        for group in by_shape.values():
+            for start in range(0, len(group), batch_size):
+                yield group[start : start + batch_size]
+
+    def _render_batch(self, work: np.ndarray, batch: list[Tile], passes: list[_Pass]) -> list[np.ndarray]:
+        windows = np.stack(
+            [
+                _pad_to_stride(
+                    work[t.input_y0_padded : t.input_y1_padded, t.input_x0_padded : t.input_x1_padded],
+                    t.border_pad_y,
+                    t.border_pad_x,
+                )
+                for t in batch
+            ]
+        )
+        content = _to_tensor(windows, self.device, self.dtype)
+        mixed: torch.Tensor | None = None
+        for p in passes:
+            out = p.network(content, state=NormState(p.statistics), params=p.params).float() * p.weight
+            mixed = out if mixed is None else mixed + out
+        assert mixed is not None
+        # Whatever weight the passes leave over is the photo itself (built-in strength < 1).
+        leftover = 1.0 - sum(p.weight for p in passes)
+        if leftover > 1e-6:
+            mixed = mixed + content.float() * leftover
+        pixels = (mixed.clamp_(0, 1).mul_(255).add_(0.5)).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return [pixels[i][t.crop] for i, t in enumerate(batch)]
+
+    @torch.inference_mode()
+    def render(
+        self,
+        image: ImageSource,
+        style: StyleSpec,
+        options: RenderOptions | None = None,
+        progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> np.ndarray:
+        """Stylize ``image`` with ``style``; returns the output as uint8 [H, W, 3].
+
+        Raises ``BadInputError``/``LimitExceededError`` for bad input and ``RenderCanceled``
+        when ``should_cancel`` returns True between tile batches.
+        """
+        options = options or RenderOptions()
+        options.validate()
+        photo_img = load_image(image, options.max_pixels, options.min_side).image
+        if options.max_output_side and max(photo_img.size) > options.max_output_side:
+            photo_img = _fit(photo_img, options.max_output_side)
+        work_img = _fit(photo_img, options.working_side) if options.working_side else photo_img
+        passes = self._passes(style, work_img, options)
+        work = np.asarray(work_img)
+        del work_img
+        height, width = work.shape[:2]
+        tiles = plan_tiles(width, height, options.tile_size, max(options.overlap, RECEPTIVE_RADIUS), STRIDE)
+        batch_size = options.batch_size or (8 if self.device.type == "cuda" else 1)
+        same_size = work.shape[:2] == (photo_img.height, photo_img.width)
+        output = np.empty((height, width, 3), dtype=np.uint8)
+        done = 0
+        for batch in self._batches(tiles, batch_size):
+            if should_cancel is not None and should_cancel():
+                raise RenderCanceled("render canceled")
+            for tile, pixels in zip(batch, self._render_batch(work, batch, passes), strict=True):
+                rows = slice(tile.output_y0, tile.output_y1)
+                cols = slice(tile.output_x0, tile.output_x1)
+                if same_size:
+                    pixels = color.combine(pixels, work[rows, cols], options.color_mode)
+                output[rows, cols] = pixels
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(tiles))
+        if same_size:
+            return output
+        return self._resize_and_color(output, np.asarray(photo_img), options.color_mode)
+
+    @staticmethod
+    def _resize_and_color(stylized: np.ndarray, photo: np.ndarray, mode: color.ColorMode) -> np.ndarray:
+        """Bring a working-size render to the photo's size, then apply the colour mode in bands."""
+        height, width = photo.shape[:2]
+        resized = np.asarray(Image.fromarray(stylized).resize((width, height), Image.Resampling.LANCZOS))
+        if mode == "stylized":
+            return resized
+        output = np.empty_like(photo)
+        band = 256
+        for y0 in range(0, height, band):
+            output[y0 : y0 + band] = color.combine(resized[y0 : y0 + band], photo[y0 : y0 + band], mode)
+        return output
