@@ -48,8 +48,7 @@ def test_relationships_refuse_to_load_lazily(db_session):
 def test_job_items_load_eagerly_in_position_order(db_session):
     job = Job(tenant_id=add_tenant(db_session).id, kind="multi_style", params={"styles": ["builtin:3"]})
     job.items = [
-        JobItem(position=position, input_key=f"in/{position}.png", style_ref={"builtin": 3})
-        for position in (2, 0, 1)
+        JobItem(position=position, input_key=f"in/{position}.png", style_ref={"builtin": 3}) for position in (2, 0, 1)
     ]
     db_session.add(job)
     db_session.commit()

@@ -79,9 +79,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("tenant_id", "idempotency_key", name=op.f("uq_jobs_tenant_id_idempotency_key")),
     )
-    op.create_index(
-        "ix_jobs_status_priority_created_at", "jobs", ["status", "priority", "created_at"], unique=False
-    )
+    op.create_index("ix_jobs_status_priority_created_at", "jobs", ["status", "priority", "created_at"], unique=False)
     op.create_index("ix_jobs_tenant_id_created_at", "jobs", ["tenant_id", "created_at"], unique=False)
 
     op.create_table(
@@ -152,9 +150,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_job_items_attempts")),
         sa.CheckConstraint("tiles_done >= 0 AND tiles_done <= tiles_total", name=op.f("ck_job_items_tiles")),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["jobs.id"], name=op.f("fk_job_items_job_id_jobs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_job_items_job_id_jobs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_items")),
         sa.UniqueConstraint("job_id", "position", name=op.f("uq_job_items_job_id_position")),
     )

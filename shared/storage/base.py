@@ -73,7 +73,5 @@ class Storage(ABC):
         """A time-limited URL a client can download from directly, or None if the backend has none."""
 
     @abstractmethod
-    def presigned_put_url(
-        self, key: str, expires_s: int | None = None, content_type: str | None = None
-    ) -> str | None:
+    def presigned_put_url(self, key: str, expires_s: int | None = None, content_type: str | None = None) -> str | None:
         """A time-limited URL a client can upload to directly, or None if the backend has none."""

@@ -63,9 +63,7 @@ class LocalStorage(Storage):
         validate_key(key)
         return None
 
-    def presigned_put_url(
-        self, key: str, expires_s: int | None = None, content_type: str | None = None
-    ) -> str | None:
+    def presigned_put_url(self, key: str, expires_s: int | None = None, content_type: str | None = None) -> str | None:
         validate_key(key)
         return None
 
@@ -101,4 +99,3 @@ def _translate_os_errors(action: str, key: str) -> Iterator[None]:
     except OSError as exc:
         reason = errno.errorcode.get(exc.errno or 0, exc.__class__.__name__)
         raise StorageError(f"local storage could not {action} {key!r}: {reason} ({exc.strerror})") from exc
-

@@ -119,9 +119,7 @@ class S3Storage(Storage):
                 )
             )
 
-    def presigned_put_url(
-        self, key: str, expires_s: int | None = None, content_type: str | None = None
-    ) -> str | None:
+    def presigned_put_url(self, key: str, expires_s: int | None = None, content_type: str | None = None) -> str | None:
         params = {"Bucket": self.bucket, "Key": validate_key(key)}
         if content_type:  # the uploader must then send exactly this Content-Type
             params["ContentType"] = content_type

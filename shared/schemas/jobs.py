@@ -1,0 +1,87 @@
+"""What a job request may say, and what the database keeps for workers to act on.
+
+``JobCreate`` is validated by the API at submission; its dump is stored as ``Job.params``.
+Each item's ``style_ref`` is a ``StyleRef``: the style (or blend) resolved at submission time,
+with stored vectors copied in, so a job keeps working even if a style is renamed or deleted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+JobKindName = Literal["image", "multi_style", "recolor", "video"]
+OutputFormat = Literal["png", "jpeg", "webp", "tiff"]
+ColorModeName = Literal["stylized", "preserve", "recolor"]
+
+
+class StyleChoice(BaseModel):
+    """A style named as clients write it: ``builtin:N``, a style id, or a tenant's style name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    style: str = Field(min_length=1, max_length=200)
+    weight: float = Field(default=1.0, ge=0.0, le=1000.0)
+
+    @field_validator("weight")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("weight must be a finite number")
+        return value
+
+
+class JobCreate(BaseModel):
+    """A job request. ``inputs`` are upload ids returned by ``POST /v1/uploads``.
+
+    Items: ``image`` renders each input with the style (several styles are one blend);
+    ``multi_style`` renders each input in each style separately (or one blend with ``blend``);
+    ``recolor`` is ``image`` with the recolor colour mode; ``video`` has its own issue.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: JobKindName = "image"
+    inputs: Annotated[list[str], Field(min_length=1, max_length=1000)]
+    styles: Annotated[list[StyleChoice], Field(min_length=1, max_length=64)]
+    blend: bool = False
+    strength: float = Field(default=1.0, ge=0.0, le=1.0)
+    color_mode: ColorModeName = "stylized"
+    output_format: OutputFormat = "png"
+    quality: int = Field(default=92, ge=1, le=100)
+    max_output_side: int | None = Field(default=None, ge=16, le=65536)
+    working_side: int | None = Field(default=None, ge=16, le=65536)
+    tile_size: int | None = Field(default=None, ge=64, le=8192)
+    priority: int = Field(default=0, ge=-100, le=100)
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> JobCreate:
+        if self.kind == "recolor":
+            self.color_mode = "recolor"
+        if self.kind == "video":
+            raise ValueError("video jobs are not available yet")
+        return self
+
+    def style_groups(self) -> list[list[StyleChoice]]:
+        """The style (or blend) of each item per input: one group per output."""
+        if self.kind == "multi_style" and not self.blend:
+            return [[choice] for choice in self.styles]
+        return [list(self.styles)]
+
+
+class StyleComponentRef(BaseModel):
+    """One resolved ingredient: a built-in index, or a stored 100-number vector."""
+
+    weight: float
+    builtin: int | None = Field(default=None, ge=0, le=25)
+    vector: list[float] | None = None
+    style_id: str | None = None
+
+
+class StyleRef(BaseModel):
+    """The resolved style of one item, with a label for file names and listings."""
+
+    label: str
+    components: list[StyleComponentRef]
