@@ -1,6 +1,6 @@
 """The ``stylefarm`` command line.
 
-Commands that need the engine (``render``, ``demo``) import ``worker`` lazily, so the client
+The local ``render`` command imports ``worker`` (torch) lazily, so the client
 commands and the API never import torch.
 """
 
@@ -13,9 +13,6 @@ import click
 
 from shared.errors import StyleFarmError
 from shared.settings import Settings
-
-DEMO_STYLES = ["builtin:3", "builtin:7", "builtin:19", "great_wave.jpg"]
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @click.group()
@@ -77,33 +74,12 @@ def render(
     click.echo(str(written))
 
 
-@main.command()
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("stylefarm-demo"),
-    show_default=True,
-)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Default: setting device (auto)."
-)
-def demo(out_dir: Path, device: str | None) -> None:
-    """Render the bundled sample photo in four styles and print the output paths."""
-    from worker.render_cli import build_style, engine_from_settings, options_from_settings, render_file
+def _register() -> None:
+    from api.cli_client import cancel, status, submit
+    from api.cli_stack import demo, keys, up
 
-    settings = Settings()
-    engine = engine_from_settings(settings, device)
-    photo = SAMPLES / "astronaut.png"
-    written = []
-    for name in DEMO_STYLES:
-        style_arg = name if name.startswith("builtin:") else str(SAMPLES / name)
-        slug = name.replace(":", "-").rsplit(".", 1)[0]
-        output = out_dir / f"astronaut_{slug}.png"
-        written.append(
-            render_file(
-                engine, photo, output, build_style([style_arg], []), options_from_settings(settings), label=name
-            )
-        )
-    for path in written:
-        click.echo(str(path.resolve()))
+    for command in (submit, status, cancel, up, demo, keys):
+        main.add_command(command)
+
+
+_register()

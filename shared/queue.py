@@ -8,7 +8,7 @@ every job; Redis (or the embedded filesystem broker) is only the transport, so n
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from shared.settings import Settings
 
@@ -18,6 +18,7 @@ SWEEP_LOST_ITEMS = "sweep_lost_items"
 
 RENDER_QUEUE = "render"
 LIGHT_QUEUE = "light"  # embeddings, thumbnails, sweeps: never waits behind a 100-megapixel render
+QUEUES = (RENDER_QUEUE, LIGHT_QUEUE)
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -28,7 +29,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,  # progress and outputs live in the database
-        task_queues=[Queue(RENDER_QUEUE), Queue(LIGHT_QUEUE)],
+        # Each queue has its own exchange and routing key, so a message lands in exactly one queue.
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue=RENDER_QUEUE,
         task_routes={EMBED_STYLE: {"queue": LIGHT_QUEUE}, SWEEP_LOST_ITEMS: {"queue": LIGHT_QUEUE}},
         # Ack only after the task body ran, and give the message back if the process dies

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest_api import (  # noqa: F401 - the REST API's fixtures
+    api_app,
+    api_client,
+    auth_headers,
+    make_api_app,
+    redis_broker,
+)
 from tests.conftest_farm import (  # noqa: F401 - pytest finds fixtures by their names in this module
     database_url,
     db_session,

@@ -1,0 +1,208 @@
+"""The API's own request and response models (the job request itself is ``shared.schemas.jobs.JobCreate``).
+
+They are what the OpenAPI document is generated from and what responses are validated against,
+so the document cannot drift from what the routes send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from spectree.model_adapter.pydantic_adapter import BaseFile
+
+from shared.schemas.jobs import ColorModeName
+
+JobStatusName = Literal["queued", "running", "paused", "succeeded", "failed", "canceled"]
+UploadContentType = Literal["image/png", "image/jpeg", "image/webp", "image/tiff"]
+
+
+class ErrorOut(BaseModel):
+    """Every error the API sends: a stable ``error`` code and a message for people."""
+
+    error: str
+    message: str
+    status: int
+    details: dict[str, Any] | None = None
+
+
+class Page(BaseModel):
+    """Offset pagination: ``next_offset`` in a list response is the ``offset`` of the next page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+class PageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+# Uploads.
+
+
+class UploadForm(BaseModel):
+    """``multipart/form-data`` with the image in ``file``."""
+
+    file: BaseFile
+    kind: Literal["image"] = "image"
+
+
+class UploadOut(BaseModel):
+    id: str
+    width: int
+    height: int
+    bytes: int
+    format: str
+
+
+class PresignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: UploadContentType | None = Field(
+        default=None, description="If given, the PUT must send exactly this Content-Type."
+    )
+
+
+class PresignOut(BaseModel):
+    id: str = Field(description="The upload id to list in a job's inputs once the PUT succeeded.")
+    url: str
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+    expires_in_s: int
+
+
+# Styles.
+
+
+class StyleListQuery(Page):
+    q: str | None = Field(default=None, max_length=120, description="Case-insensitive part of the name.")
+
+
+class StyleForm(BaseModel):
+    """``multipart/form-data``: the style image in ``file`` and its ``name``."""
+
+    file: BaseFile
+    name: str = Field(min_length=1, max_length=120)
+
+
+class StyleDefaults(BaseModel):
+    """Rendering settings a tenant keeps with one of its styles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strength: float | None = Field(default=None, ge=0.0, le=1.0)
+    color_mode: ColorModeName | None = None
+    working_side: int | None = Field(default=None, ge=16, le=65536)
+
+
+class StylePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    defaults: StyleDefaults | None = None
+
+
+class StyleOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["builtin", "vector"]
+    status: Literal["pending", "ready", "failed"]
+    public: bool
+    builtin_index: int | None
+    defaults: dict[str, Any]
+    error: str | None
+    thumbnail_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StyleList(PageOut):
+    items: list[StyleOut]
+
+
+# Jobs.
+
+
+class JobListQuery(Page):
+    status: JobStatusName | None = None
+
+
+class ProgressOut(BaseModel):
+    items_total: int
+    items_done: int = Field(description="Items that finished: succeeded, failed or canceled.")
+    items_succeeded: int
+    items_failed: int
+    items_canceled: int
+    items_running: int
+    tiles_done: int
+    tiles_total: int
+
+
+class OutputOut(BaseModel):
+    format: str | None
+    bytes: int | None
+    width: int | None
+    height: int | None
+
+
+class ItemOut(BaseModel):
+    id: str
+    position: int
+    input_id: str
+    style_label: str
+    status: JobStatusName
+    attempts: int
+    tiles_done: int
+    tiles_total: int
+    error: str | None
+    output: OutputOut | None
+    download_url: str | None = Field(description="This API's URL of the result (a redirect on S3 storage).")
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobSummaryOut(BaseModel):
+    id: str
+    kind: str
+    status: JobStatusName
+    priority: int
+    cancel_requested: bool
+    error: str | None
+    progress: ProgressOut
+    params: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobOut(JobSummaryOut):
+    items: list[ItemOut]
+
+
+class JobList(PageOut):
+    items: list[JobSummaryOut]
+
+
+# Health.
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str | None = None
+    duration_ms: float
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, CheckOut]
+
+
+class AliveOut(BaseModel):
+    status: Literal["alive"]

@@ -1,0 +1,127 @@
+"""Rows to response models: what a client sees of a style, a job and its items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut
+from shared.db import Job, JobItem, JobStatus, Style
+
+
+def style_out(style: Style) -> StyleOut:
+    thumbnail_url = url_for("styles.get_thumbnail", style_id=style.id) if style.thumbnail_key else None
+    return StyleOut(
+        id=style.id,
+        name=style.name,
+        kind=style.kind,
+        status=style.status,
+        public=style.tenant_id is None,
+        builtin_index=style.builtin_index,
+        defaults=style.defaults or {},
+        error=style.error,
+        thumbnail_url=thumbnail_url,
+        created_at=style.created_at,
+        updated_at=style.updated_at,
+    )
+
+
+@dataclass
+class _Tally:
+    """Item counts by status and tile sums of one job."""
+
+    by_status: dict[str, int]
+    tiles_done: int = 0
+    tiles_total: int = 0
+
+    def add(self, status: str, count: int, tiles_done: int, tiles_total: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + count
+        self.tiles_done += tiles_done
+        self.tiles_total += tiles_total
+
+    def progress(self) -> ProgressOut:
+        counts = self.by_status
+        finished = sum(counts.get(status, 0) for status in JobStatus if status.finished)
+        return ProgressOut(
+            items_total=sum(counts.values()),
+            items_done=finished,
+            items_succeeded=counts.get(JobStatus.SUCCEEDED, 0),
+            items_failed=counts.get(JobStatus.FAILED, 0),
+            items_canceled=counts.get(JobStatus.CANCELED, 0),
+            items_running=counts.get(JobStatus.RUNNING, 0),
+            tiles_done=self.tiles_done,
+            tiles_total=self.tiles_total,
+        )
+
+
+def _summary_fields(job: Job, progress: ProgressOut) -> dict[str, object]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "priority": job.priority,
+        "cancel_requested": job.cancel_requested,
+        "error": job.error,
+        "progress": progress,
+        "params": job.params,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def job_summaries(session: Session, jobs: Iterable[Job]) -> list[JobSummaryOut]:
+    """Jobs with their progress, counted for the whole page in one grouped query."""
+    jobs = list(jobs)
+    tallies = {job.id: _Tally({}) for job in jobs}
+    if jobs:
+        rows = session.execute(
+            select(
+                JobItem.job_id,
+                JobItem.status,
+                func.count(),
+                func.coalesce(func.sum(JobItem.tiles_done), 0),
+                func.coalesce(func.sum(JobItem.tiles_total), 0),
+            )
+            .where(JobItem.job_id.in_(tallies))
+            .group_by(JobItem.job_id, JobItem.status)
+        )
+        for job_id, status, count, tiles_done, tiles_total in rows:
+            tallies[job_id].add(status, int(count), int(tiles_done), int(tiles_total))
+    return [JobSummaryOut(**_summary_fields(job, tallies[job.id].progress())) for job in jobs]
+
+
+def item_out(item: JobItem) -> ItemOut:
+    has_result = item.status == JobStatus.SUCCEEDED and item.output_key is not None
+    return ItemOut(
+        id=item.id,
+        position=item.position,
+        input_id=item.input_key.rsplit("/", 1)[-1],
+        style_label=str((item.style_ref or {}).get("label", "")),
+        status=item.status,
+        attempts=item.attempts,
+        tiles_done=item.tiles_done,
+        tiles_total=item.tiles_total,
+        error=item.error,
+        output=(
+            OutputOut(format=item.output_format, bytes=item.output_bytes, width=item.width, height=item.height)
+            if has_result
+            else None
+        ),
+        download_url=url_for("jobs.get_result", job_id=item.job_id, item_id=item.id) if has_result else None,
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+    )
+
+
+def job_out(job: Job, items: list[JobItem]) -> JobOut:
+    """A job with every item (``items`` are passed in: relationships never load lazily)."""
+    tally = _Tally({})
+    for item in items:
+        tally.add(item.status, 1, item.tiles_done, item.tiles_total)
+    return JobOut(**_summary_fields(job, tally.progress()), items=[item_out(item) for item in items])

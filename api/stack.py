@@ -1,0 +1,105 @@
+"""``stylefarm up``: the whole farm on one machine, as real separate processes.
+
+Migrates the database (which also registers the 26 built-in styles), then starts a Celery worker
+process and the API under gunicorn, and runs the lost-item sweep on a timer until interrupted.
+With no configuration this is SQLite, local files and kombu's filesystem broker under the home
+folder; with ``STYLEFARM_*`` settings the same command runs against PostgreSQL, Redis and S3.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from shared.db.migrate import upgrade_to_head
+from shared.settings import Settings
+
+
+class StackError(RuntimeError):
+    """A process of the stack did not start or died."""
+
+
+class LocalStack:
+    """The API and one worker as child processes, sharing ``settings``."""
+
+    def __init__(
+        self, settings: Settings, port: int, log_dir: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        self.settings = settings
+        self.extra_env = env or {}
+        self.port = port
+        self.log_dir = log_dir or settings.home / "logs"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.extra_env}
+        env["STYLEFARM_HOME"] = str(self.settings.home)
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+            self.processes[name] = subprocess.Popen(args, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Migrate, start the worker and the API, and wait until the API answers."""
+        self.settings.ensure_directories()
+        upgrade_to_head(self.settings.database_url)
+        python = sys.executable
+        self._spawn(
+            "worker",
+            [python, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "render,light",
+             "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"],
+        )  # fmt: skip
+        self._spawn(
+            "api",
+            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "api.wsgi:app"],
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise StackError(f"the API did not answer on {self.url} within {timeout_s:.0f} s (see {self.log_dir})")
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise StackError(f"the {name} process exited with {process.returncode}; see {self.log_dir / name}.log")
+
+    def sweep(self) -> list[str]:
+        """Requeue items whose worker stopped sending heartbeats."""
+        from worker.sweeper import run_sweep_once  # no torch: the sweeper only touches the database
+
+        return run_sweep_once(self.settings)
+
+    def run_forever(self) -> None:
+        interval = self.settings.heartbeat_timeout_s / 2
+        while True:
+            self.check_alive()
+            self.sweep()
+            time.sleep(interval)
+
+    def stop(self) -> None:
+        """Ask every process to stop (the worker hands its item back), then make sure."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

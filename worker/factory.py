@@ -1,0 +1,31 @@
+"""Build the worker's Celery app from settings: shared configuration, tasks, beat and context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from shared.queue import make_celery
+from shared.settings import Settings
+from worker.context import configure_context, reset_context
+from worker.sweeper import sweep_schedule
+from worker.tasks import register_tasks
+
+
+def create_worker_app(settings: Settings) -> Celery:
+    """The worker's app; each pool process builds its own database, storage and engine on first use."""
+    settings.ensure_directories()
+    app = make_celery(settings)
+    app.conf.beat_schedule = sweep_schedule(settings)
+    app.conf.beat_schedule_filename = str(settings.home / "celerybeat-schedule")
+    register_tasks(app)
+    configure_context(settings)
+    worker_process_init.connect(_reset_after_fork, weak=False, dispatch_uid="stylefarm.worker.reset_context")
+    return app
+
+
+def _reset_after_fork(**_: Any) -> None:
+    """In a new pool child: drop anything inherited from the parent (nothing connects before the fork)."""
+    reset_context()
