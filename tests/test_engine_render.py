@@ -31,6 +31,16 @@ def test_output_has_the_input_size_for_sizes_that_are_not_stride_multiples(engin
     odd = photo.crop((0, 0, 301, 187))
     out = engine.render(odd, StyleSpec.single(builtin(3)))
     assert out.shape == (187, 301, 3) and out.dtype == np.uint8
+    tiled = engine.render(odd, StyleSpec.single(builtin(3)), RenderOptions(tile_size=64, thumbnail_side=128))
+    assert tiled.shape == out.shape
+
+
+def test_images_within_the_thumbnail_render_in_one_pass(engine, photo):
+    spec = StyleSpec.single(builtin(3))
+    calls: list[int] = []
+    one_pass = engine.render(photo, spec, RenderOptions(tile_size=128), progress=lambda d, t: calls.append(t))
+    assert calls == [1]
+    assert one_pass.shape == (photo.height, photo.width, 3)
 
 
 def test_strength_interpolates_the_style_vector_towards_the_photos_own(engine, photo, wave):
@@ -111,9 +121,9 @@ def test_working_side_sets_stroke_scale_independent_of_output_size(engine, photo
 
 def test_progress_is_reported_per_tile_up_to_the_total(engine, photo):
     calls: list[tuple[int, int]] = []
-    engine.render(
-        photo, StyleSpec.single(builtin(1)), RenderOptions(tile_size=128), progress=lambda d, t: calls.append((d, t))
-    )
+    # A thumbnail smaller than the photo makes the engine tile (smaller images render in one pass).
+    options = RenderOptions(tile_size=128, thumbnail_side=256)
+    engine.render(photo, StyleSpec.single(builtin(1)), options, progress=lambda d, t: calls.append((d, t)))
     total = calls[-1][1]
     assert total == 4 * 3  # 451 × 300 in 128 px tiles
     assert [d for d, _ in calls] == list(range(1, total + 1))
@@ -125,7 +135,7 @@ def test_cancel_stops_between_tiles(engine, photo):
         engine.render(
             photo,
             StyleSpec.single(builtin(1)),
-            RenderOptions(tile_size=128),
+            RenderOptions(tile_size=128, thumbnail_side=256),
             progress=lambda d, t: calls.append(d),
             should_cancel=lambda: len(calls) >= 2,
         )

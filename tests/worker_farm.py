@@ -240,7 +240,9 @@ def farm_settings(tmp_path_factory: pytest.TempPathFactory, **values: Any) -> Se
         task_soft_time_limit_s=60,
         task_time_limit_s=90,
         visibility_timeout_s=600,
-        **values,
+        # Images within the thumbnail render in one pass; a small thumbnail makes these
+        # sub-megapixel test photos tile, so cancel and kill land between tiles.
+        **{"thumbnail_side": 256, **values},
     )
 
 

@@ -95,6 +95,9 @@ class _Pass:
     params: list[tuple[torch.Tensor, torch.Tensor]]
     statistics: NormStatistics
     weight: float
+    # The statistics pass's own output when the thumbnail is the whole (working) image:
+    # then a single-tile render is already done and needs no second run.
+    whole: torch.Tensor | None = None
 
 
 def _to_tensor(pixels: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -164,32 +167,36 @@ class StyleEngine:
             vector = strength * vector + (1.0 - strength) * self.style_vector(thumbnail)
         return vector.astype(np.float32)
 
-    def _statistics(self, network: torch.nn.Module, params: list, thumbnail: np.ndarray) -> NormStatistics:
+    def _statistics(
+        self, network: torch.nn.Module, params: list, thumbnail: np.ndarray
+    ) -> tuple[NormStatistics, torch.Tensor]:
+        """Run the thumbnail once, recording every norm layer's statistics; also return the output."""
         h, w = thumbnail.shape[:2]
         padded = _pad_to_stride(thumbnail, (-h) % STRIDE, (-w) % STRIDE)
         state = NormState()
-        network(_to_tensor(padded, self.device, self.dtype), state=state, params=params)
-        return state.recorded
+        output = network(_to_tensor(padded, self.device, self.dtype), state=state, params=params)
+        return state.recorded, output
 
     def _passes(self, style: StyleSpec, work: Image.Image, options: RenderOptions) -> list[_Pass]:
         nets = self.networks
         nets.arbitrary.emulate_int8 = options.emulate_int8
         thumbnail = _fit(work, options.thumbnail_side) if max(work.size) > options.thumbnail_side else work
         thumb_pixels = np.asarray(thumbnail)
+        keep = thumbnail is work
         passes = []
         builtin = style.builtin_weights()
         share = style.builtin_share
         if builtin is not None:
             weights = torch.from_numpy(builtin)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.multistyle.style_params(weights)]
-            stats = self._statistics(nets.multistyle, params, thumb_pixels)
-            passes.append(_Pass(nets.multistyle, params, stats, share * options.strength))
+            stats, output = self._statistics(nets.multistyle, params, thumb_pixels)
+            passes.append(_Pass(nets.multistyle, params, stats, share * options.strength, output if keep else None))
         if style.arbitrary_components:
             target = self._target_vector(style, thumbnail, options.strength)
             vector = torch.from_numpy(target)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.arbitrary.style_params(vector)]
-            stats = self._statistics(nets.arbitrary, params, thumb_pixels)
-            passes.append(_Pass(nets.arbitrary, params, stats, 1.0 - share))
+            stats, output = self._statistics(nets.arbitrary, params, thumb_pixels)
+            passes.append(_Pass(nets.arbitrary, params, stats, 1.0 - share, output if keep else None))
         return passes
 
     def _batches(self, tiles: list[Tile], batch_size: int) -> Iterator[list[Tile]]:
@@ -201,7 +208,9 @@ class StyleEngine:
             for start in range(0, len(group), batch_size):
                 yield group[start : start + batch_size]
 
-    def _render_batch(self, work: np.ndarray, batch: list[Tile], passes: list[_Pass]) -> list[np.ndarray]:
+    def _render_batch(
+        self, work: np.ndarray, batch: list[Tile], passes: list[_Pass], whole_image: bool = False
+    ) -> list[np.ndarray]:
         windows = np.stack(
             [
                 _pad_to_stride(
@@ -213,11 +222,13 @@ class StyleEngine:
             ]
         )
         content = _to_tensor(windows, self.device, self.dtype)
-        mixed: torch.Tensor | None = None
-        for p in passes:
-            out = p.network(content, state=NormState(p.statistics), params=p.params).float() * p.weight
-            mixed = out if mixed is None else mixed + out
-        assert mixed is not None
+        whole = [p.whole for p in passes if p.whole is not None]
+        if whole_image and len(whole) == len(passes):
+            outputs = whole  # the statistics pass already rendered the whole image
+        else:
+            outputs = [p.network(content, state=NormState(p.statistics), params=p.params) for p in passes]
+        mixed = sum(out.float() * p.weight for out, p in zip(outputs, passes, strict=True))
+        assert isinstance(mixed, torch.Tensor)
         # Whatever weight the passes leave over is the photo itself (built-in strength < 1).
         leftover = 1.0 - sum(p.weight for p in passes)
         if leftover > 1e-6:
@@ -249,7 +260,11 @@ class StyleEngine:
         work = np.asarray(work_img)
         del work_img
         height, width = work.shape[:2]
-        tiles = plan_tiles(width, height, options.tile_size, max(options.overlap, RECEPTIVE_RADIUS), STRIDE)
+        # An image no larger than the thumbnail was rendered whole by the statistics pass; that
+        # output equals any tiling of it (same statistics), so it is one tile.
+        one_pass = all(p.whole is not None for p in passes)
+        tile_size = max(width, height) if one_pass else options.tile_size
+        tiles = plan_tiles(width, height, tile_size, max(options.overlap, RECEPTIVE_RADIUS), STRIDE)
         batch_size = options.batch_size or (8 if self.device.type == "cuda" else 1)
         same_size = work.shape[:2] == (photo_img.height, photo_img.width)
         output = np.empty((height, width, 3), dtype=np.uint8)
@@ -257,7 +272,7 @@ class StyleEngine:
         for batch in self._batches(tiles, batch_size):
             if should_cancel is not None and should_cancel():
                 raise RenderCanceled("render canceled")
-            for tile, pixels in zip(batch, self._render_batch(work, batch, passes), strict=True):
+            for tile, pixels in zip(batch, self._render_batch(work, batch, passes, len(tiles) == 1), strict=True):
                 rows = slice(tile.output_y0, tile.output_y1)
                 cols = slice(tile.output_x0, tile.output_x1)
                 if same_size:
