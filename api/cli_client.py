@@ -54,11 +54,12 @@ def update_bar(bar: tqdm, job: dict[str, Any]) -> None:
     bar.refresh()
 
 
-def output_name(item: dict[str, Any], used: set[str]) -> str:
+def output_name(item: dict[str, Any], used: set[str], input_names: dict[str, str]) -> str:
     """``<input stem>_<style label>.<ext>``, made unique within one download folder."""
-    stem = Path(item.get("input_name") or f"item{item['position']}").stem
+    stem = Path(input_names.get(item.get("input_id", ""), f"item{item['position']}")).stem
     style = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(item.get("style_label", "style")))
-    ext = {"jpeg": "jpg", "tiff": "tif"}.get(item.get("output_format") or "png", item.get("output_format") or "png")
+    fmt = (item.get("output") or {}).get("format") or "png"
+    ext = {"jpeg": "jpg", "tiff": "tif"}.get(fmt, fmt)
     name = f"{stem}_{style}.{ext}"
     counter = 2
     while name in used:
@@ -68,19 +69,25 @@ def output_name(item: dict[str, Any], used: set[str]) -> str:
     return name
 
 
-def download_outputs(client: FarmClient, job: dict[str, Any], folder: Path) -> list[Path]:
+def download_outputs(
+    client: FarmClient, job: dict[str, Any], folder: Path, input_names: dict[str, str] | None = None
+) -> list[Path]:
+    """Save every finished output, named after its input file (``input_names``: upload id → name)."""
     used: set[str] = set()
     written = []
     for item in job["items"]:
         if item["status"] == "succeeded":
-            written.append(client.download(job["id"], item["id"], folder / output_name(item, used)))
+            name = output_name(item, used, input_names or {})
+            written.append(client.download(job["id"], item["id"], folder / name))
     return written
 
 
-def wait_and_report(client: FarmClient, job: dict[str, Any], download: Path | None, as_json: bool) -> None:
+def wait_and_report(
+    client: FarmClient, job: dict[str, Any], download: Path | None, as_json: bool, input_names: dict[str, str]
+) -> None:
     with progress_bar(job) as bar:
         job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j))
-    written = download_outputs(client, job, download) if download else []
+    written = download_outputs(client, job, download, input_names) if download else []
     if as_json:
         click.echo(json.dumps({**job, "downloaded": [str(p) for p in written]}, indent=2))
     else:
@@ -156,10 +163,11 @@ def submit(
         "priority": priority,
     }
     try:
-        body["inputs"] = [client.upload(path)["id"] for path in inputs]
+        input_names = {client.upload(path)["id"]: path.name for path in inputs}
+        body["inputs"] = list(input_names)
         job = client.create_job(body, idempotency_key)
         if wait or download:
-            wait_and_report(client, job, download, as_json)
+            wait_and_report(client, job, download, as_json, input_names)
             return
     except ClientError as error:
         exit_for(error)

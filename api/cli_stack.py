@@ -124,7 +124,7 @@ def demo(home: Path | None, out_dir: Path) -> None:
             job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j), timeout_s=600)
         if job["status"] != "succeeded":
             raise ClientError(0, f"the demo job ended {job['status']}: {[i.get('error') for i in job['items']]}")
-        for path in download_outputs(client, job, out_dir):
+        for path in download_outputs(client, job, out_dir, {photo["id"]: "astronaut.png"}):
             click.echo(str(path.resolve()))
     except (StackError, ClientError) as exc:
         click.echo(f"error: {exc}", err=True)
