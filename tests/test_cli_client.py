@@ -7,10 +7,7 @@ every command runs as a real process, as a script or a pipeline would run it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from PIL import Image
 
 from api.stack import LocalStack
 from shared.settings import Settings
+from tests.cli_process import run_stylefarm
 from tests.conftest_farm import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,11 +38,7 @@ def farm(tmp_path_factory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
         stack.stop()
 
 
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "api", *args], capture_output=True, text=True, timeout=300, env=full_env, cwd=REPO
-    )
+run = run_stylefarm
 
 
 def test_submit_a_folder_in_two_styles_waits_and_downloads_named_outputs(farm, data_dir, tmp_path):

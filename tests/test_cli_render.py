@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.cli_process import run_stylefarm
 
 
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "STYLEFARM_MODEL_CACHE_DIR": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "api", *args], capture_output=True, text=True, timeout=300, env=env, cwd=REPO
-    )
+    return run_stylefarm(*args, env={"STYLEFARM_MODEL_CACHE_DIR": str(cache)})
+
+
+def render_cat(data_dir: Path, tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    photo = str(data_dir / "photos" / "chelsea_cat.png")
+    return run_cli("render", photo, "-o", str(tmp_path / "x.png"), *options, cache=tmp_path / "cache")
 
 
 def test_render_blends_a_builtin_and_a_painting_into_the_named_file(data_dir, tmp_path):
@@ -53,29 +53,11 @@ def test_render_blends_a_builtin_and_a_painting_into_the_named_file(data_dir, tm
 
 
 def test_render_reports_bad_style_with_exit_code_2(data_dir, tmp_path):
-    result = run_cli(
-        "render",
-        str(data_dir / "photos" / "chelsea_cat.png"),
-        "-o",
-        str(tmp_path / "x.png"),
-        "--style",
-        "builtin:26",
-        cache=tmp_path / "cache",
-    )
+    result = render_cat(data_dir, tmp_path, "--style", "builtin:26")
     assert result.returncode == 2
     assert "builtin:26" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_render_refuses_contradictory_colour_flags(data_dir, tmp_path):
-    result = run_cli(
-        "render",
-        str(data_dir / "photos" / "chelsea_cat.png"),
-        "-o",
-        str(tmp_path / "x.png"),
-        "--style",
-        "builtin:1",
-        "--preserve-color",
-        "--recolor",
-        cache=tmp_path / "cache",
-    )
+    result = render_cat(data_dir, tmp_path, "--style", "builtin:1", "--preserve-color", "--recolor")
     assert result.returncode == 2 and "opposites" in result.stderr
