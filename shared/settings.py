@@ -132,7 +132,7 @@ class Settings(BaseSettings):
                 "data_folder_out": str(self.broker_dir / "messages"),
                 "processed_folder": str(self.broker_dir / "processed"),
                 "store_processed": False,
-                "polling_interval": 0.05,
+                "polling_interval": 0.01,  # 0.05 s added ~34 ms to a claim; 0.01 s costs ~2% of a core idle
             }
         return {"visibility_timeout": self.visibility_timeout_s}
 

