@@ -104,3 +104,25 @@ def test_converted_weights_are_cached_on_disk_and_reloaded(tmp_path):
     again = Networks.load(torch.device("cpu"), tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == cached
     assert again.arbitrary.quant, "the int8 rounding table must survive the cache"
+
+
+def test_the_shipped_int8_graph_is_chaotic_so_parity_is_checked_on_its_weights(data_dir):
+    """Why the transformer's parity is measured with float activations: onnxruntime's own output
+    for the shipped int8 graph moves by ~31-36 dB when ONE input value changes by 1/255, while
+    the same network with float activations barely moves. No reimplementation can agree with
+    the int8 graph more closely than the graph agrees with itself under that change."""
+    shipped, floats, predictor = session("arbitrary"), session("arbitrary", True), session("predictor")
+    names = [i.name for i in shipped.get_inputs()]
+    content = load_square(data_dir / "photos" / "chelsea_cat.png", 384)
+    style = load_square(data_dir / "styles" / "starry_night_van_gogh.jpg", 256)
+    vector = predictor.run(None, {predictor.get_inputs()[0].name: style[None]})[0]
+    nudged = content.copy()
+    nudged[200, 200, 0] = min(1.0, nudged[200, 200, 0] + 1 / 255)
+
+    def run(graph, image):
+        return graph.run(None, {names[0]: image[None], names[1]: vector})[0][0]
+
+    int8_shift = psnr(run(shipped, content), run(shipped, nudged))
+    float_shift = psnr(run(floats, content), run(floats, nudged))
+    print(f"one value +1/255: int8 graph {int8_shift:.1f} dB, float activations {float_shift:.1f} dB")
+    assert int8_shift < 40.0 < 80.0 < float_shift
