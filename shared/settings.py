@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     min_input_side: int = Field(default=16, ge=1)
     tile_size: int = Field(default=512, ge=64, le=8192)
     thumbnail_side: int = Field(default=1024, ge=64, le=8192)
+    # Images up to this many pixels render in one pass (no tiles); bounds a worker's memory.
+    single_pass_pixels: int = Field(default=2_000_000, ge=0, le=64_000_000)
 
     # Workers.
     model_cache_dir: Path

@@ -31,7 +31,9 @@ def test_output_has_the_input_size_for_sizes_that_are_not_stride_multiples(engin
     odd = photo.crop((0, 0, 301, 187))
     out = engine.render(odd, StyleSpec.single(builtin(3)))
     assert out.shape == (187, 301, 3) and out.dtype == np.uint8
-    tiled = engine.render(odd, StyleSpec.single(builtin(3)), RenderOptions(tile_size=64, thumbnail_side=128))
+    tiled = engine.render(
+        odd, StyleSpec.single(builtin(3)), RenderOptions(tile_size=64, thumbnail_side=128, single_pass_pixels=0)
+    )
     assert tiled.shape == out.shape
 
 
@@ -122,7 +124,7 @@ def test_working_side_sets_stroke_scale_independent_of_output_size(engine, photo
 def test_progress_is_reported_per_tile_up_to_the_total(engine, photo):
     calls: list[tuple[int, int]] = []
     # A thumbnail smaller than the photo makes the engine tile (smaller images render in one pass).
-    options = RenderOptions(tile_size=128, thumbnail_side=256)
+    options = RenderOptions(tile_size=128, thumbnail_side=256, single_pass_pixels=0)
     engine.render(photo, StyleSpec.single(builtin(1)), options, progress=lambda d, t: calls.append((d, t)))
     total = calls[-1][1]
     assert total == 4 * 3  # 451 × 300 in 128 px tiles
@@ -135,7 +137,7 @@ def test_cancel_stops_between_tiles(engine, photo):
         engine.render(
             photo,
             StyleSpec.single(builtin(1)),
-            RenderOptions(tile_size=128, thumbnail_side=256),
+            RenderOptions(tile_size=128, thumbnail_side=256, single_pass_pixels=0),
             progress=lambda d, t: calls.append(d),
             should_cancel=lambda: len(calls) >= 2,
         )

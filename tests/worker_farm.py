@@ -242,7 +242,7 @@ def farm_settings(tmp_path_factory: pytest.TempPathFactory, **values: Any) -> Se
         visibility_timeout_s=600,
         # Images within the thumbnail render in one pass; a small thumbnail makes these
         # sub-megapixel test photos tile, so cancel and kill land between tiles.
-        **{"thumbnail_side": 256, **values},
+        **{"thumbnail_side": 256, "single_pass_pixels": 0, **values},
     )
 
 

@@ -29,6 +29,7 @@ def options_from_settings(settings: Settings, **overrides: object) -> RenderOpti
     limits: dict[str, object] = {
         "tile_size": settings.tile_size,
         "thumbnail_side": settings.thumbnail_side,
+        "single_pass_pixels": settings.single_pass_pixels,
         "max_pixels": settings.max_input_pixels,
         "min_side": settings.min_input_side,
     }

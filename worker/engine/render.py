@@ -60,6 +60,9 @@ class RenderOptions:
         max_output_side: downscale larger inputs to this long side; None keeps full size.
         tile_size: output pixels per tile side; the overlap is at least the receptive field.
         thumbnail_side: long side of the thumbnail whose statistics normalize every tile.
+        single_pass_pixels: images up to this many pixels render in one pass with their own
+            statistics (exact instance norm, and no thumbnail or overlap work); memory stays
+            bounded by this number. 0 always tiles above ``thumbnail_side``.
     """
 
     strength: float = 1.0
@@ -69,6 +72,7 @@ class RenderOptions:
     tile_size: int = 512
     overlap: int = RECEPTIVE_RADIUS
     thumbnail_side: int = 1024
+    single_pass_pixels: int = 2_000_000
     batch_size: int | None = None
     max_pixels: int = 120_000_000
     min_side: int = 16
@@ -180,7 +184,8 @@ class StyleEngine:
     def _passes(self, style: StyleSpec, work: Image.Image, options: RenderOptions) -> list[_Pass]:
         nets = self.networks
         nets.arbitrary.emulate_int8 = options.emulate_int8
-        thumbnail = _fit(work, options.thumbnail_side) if max(work.size) > options.thumbnail_side else work
+        small = max(work.size) <= options.thumbnail_side or work.width * work.height <= options.single_pass_pixels
+        thumbnail = work if small else _fit(work, options.thumbnail_side)
         thumb_pixels = np.asarray(thumbnail)
         keep = thumbnail is work
         passes = []
