@@ -84,12 +84,16 @@ def _ours(kind: str, path: Path, repeat: int, max_pixels: int) -> dict[str, Any]
         out_shape = out.shape
         del out
     height, width = out_shape[:2]
-    overlap = max(options.overlap, RECEPTIVE_RADIUS)
-    tiles = plan_tiles(width, height, options.tile_size, overlap, STRIDE)
-    net_px = sum(t.window_shape[0] * t.window_shape[1] for t in tiles)
-    scale = min(1.0, options.thumbnail_side / max(width, height))
-    thumb_w, thumb_h = round(width * scale), round(height * scale)
-    net_px += (thumb_w + (-thumb_w) % STRIDE) * (thumb_h + (-thumb_h) % STRIDE)  # statistics pass
+    padded = (width + (-width) % STRIDE) * (height + (-height) % STRIDE)
+    if max(width, height) <= options.thumbnail_side or width * height <= options.single_pass_pixels:
+        net_px = padded  # one pass: the statistics pass is the render
+    else:
+        overlap = max(options.overlap, RECEPTIVE_RADIUS)
+        tiles = plan_tiles(width, height, options.tile_size, overlap, STRIDE)
+        net_px = sum(t.window_shape[0] * t.window_shape[1] for t in tiles)
+        scale = options.thumbnail_side / max(width, height)
+        thumb_w, thumb_h = round(width * scale), round(height * scale)
+        net_px += (thumb_w + (-thumb_w) % STRIDE) * (thumb_h + (-thumb_h) % STRIDE)  # statistics pass
     return {
         "times": times,
         "out_w": width,
