@@ -26,7 +26,6 @@ import itertools
 import logging
 import os
 import platform
-import random
 import socket
 import statistics
 import sys
@@ -53,7 +52,6 @@ POSTGRES_URL = os.environ.get("STYLEFARM_TEST_POSTGRES_URL", "postgresql+psycopg
 REDIS_URL = os.environ.get("STYLEFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # The marker tests/worker_farm.py sets on the Redis database it uses: with the same key, a test
 # session running beside this benchmark never picks our database, nor we its.
-REDIS_CLAIM_KEY = "stylefarm-test-claim"
 FINISHED = {"succeeded", "failed", "canceled"}
 RATIO_GOAL = 1.15
 LATENCY_GOAL_MS = 100.0
@@ -168,20 +166,13 @@ def embedded_setup(root: Path, cache: Path, name: str = "embedded", polling: flo
 
 
 def claim_redis_db() -> int:
-    """A Redis database number nobody uses now: empty, then marked with the tests' claim key."""
-    import redis
+    """A Redis database number nobody uses now, claimed with the tests' marker key."""
+    from tests.worker_farm import try_claim_redis_db
 
-    token = uuid.uuid4().hex
-    numbers = list(range(1, 16))
-    random.shuffle(numbers)
-    for number in numbers:
-        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
-        try:
-            if client.set(REDIS_CLAIM_KEY, token, nx=True, ex=3600) and client.dbsize() == 1:
-                return number
-        finally:
-            client.close()
-    raise RuntimeError("no free Redis database (1-15)")
+    number = try_claim_redis_db()
+    if number is None:
+        raise RuntimeError("no free Redis database (1-15)")
+    return number
 
 
 @contextlib.contextmanager

@@ -21,10 +21,9 @@ from api.stack import LocalStack
 from shared.settings import Settings
 from tests.conftest_farm import free_port
 from tests.onnx_reference import psnr
+from tests.worker_farm import claim_redis_db
 from worker.engine.render import RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec
-
-REDIS_DB = 11
 
 
 @pytest.fixture(params=["services", "embedded"])
@@ -38,11 +37,17 @@ def farm_env(request, tmp_path, tmp_path_factory) -> dict[str, str]:
     if request.param == "services":
         postgres_url = request.getfixturevalue("postgres_url")
         endpoint = request.getfixturevalue("s3_endpoint")
-        redis.Redis(db=REDIS_DB).flushdb()
+        redis_db = claim_redis_db()
+
+        def flush() -> None:
+            with redis.Redis(db=redis_db) as client:
+                client.flushdb()
+
+        request.addfinalizer(flush)
         env.update(
             {
                 "STYLEFARM_DATABASE_URL": postgres_url.render_as_string(hide_password=False),
-                "STYLEFARM_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+                "STYLEFARM_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
                 "STYLEFARM_STORAGE_BACKEND": "s3",
                 "STYLEFARM_S3_BUCKET": f"farm-{os.getpid()}-{int(time.time())}",
                 "STYLEFARM_S3_ENDPOINT_URL": endpoint,

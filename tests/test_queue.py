@@ -6,14 +6,13 @@ import redis
 
 from shared.queue import LIGHT_QUEUE, RENDER_QUEUE, enqueue_embed, enqueue_render, make_celery
 from shared.settings import get_settings
-
-REDIS_DB = 12
+from tests.worker_farm import claim_redis_db
 
 
 def test_render_and_light_tasks_go_to_separate_queues(tmp_path):
-    client = redis.Redis(db=REDIS_DB)
-    client.flushdb()
-    app = make_celery(get_settings(home=tmp_path, broker_url=f"redis://127.0.0.1:6379/{REDIS_DB}"))
+    redis_db = claim_redis_db()
+    client = redis.Redis(db=redis_db)
+    app = make_celery(get_settings(home=tmp_path, broker_url=f"redis://127.0.0.1:6379/{redis_db}"))
     try:
         enqueue_embed(app, "style-1")
         enqueue_render(app, "item-1")

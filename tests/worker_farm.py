@@ -67,8 +67,11 @@ def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, interv
     pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
-def claim_redis_db() -> int:
-    """A Redis database number no one else uses now (empty, then marked as ours)."""
+def try_claim_redis_db() -> int | None:
+    """A Redis database number no one else uses now (empty, then marked as ours), or None.
+
+    Raises ``redis.ConnectionError`` when Redis is down. Shared with benchmarks/farm.py.
+    """
     token = uuid.uuid4().hex
     numbers = list(range(1, 16))
     random.shuffle(numbers)
@@ -77,13 +80,22 @@ def claim_redis_db() -> int:
         try:
             if client.set(CLAIM_KEY, token, nx=True, ex=3600) and client.dbsize() == 1:
                 return number
-        except redis.ConnectionError as exc:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"Redis is required under CI: {exc}")
-            pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc.__class__.__name__})")
         finally:
             client.close()
-    pytest.skip("no free Redis database (1-15) for this test session")
+    return None
+
+
+def claim_redis_db() -> int:
+    """``try_claim_redis_db`` for tests: skips without Redis (fails under CI) or a free database."""
+    try:
+        number = try_claim_redis_db()
+    except redis.ConnectionError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc.__class__.__name__})")
+    if number is None:
+        pytest.skip("no free Redis database (1-15) for this test session")
+    return number
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
