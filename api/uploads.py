@@ -62,10 +62,10 @@ def inspect_image(data: bytes, settings: Settings) -> ImageInfo:
     check_upload_size(len(data), settings)
     if not data:
         raise BadInputError("the file is empty")
-    loaded = load_image(data, settings.max_input_pixels, settings.min_input_side)
+    image = load_image(data, settings.max_input_pixels, settings.min_input_side)
     with Image.open(io.BytesIO(data)) as img:  # header only: the format the client sent
         image_format = img.format or "unknown"
-    return ImageInfo(loaded.image.width, loaded.image.height, image_format)
+    return ImageInfo(image.width, image.height, image_format)
 
 
 def read_upload(form: UploadForm | StyleForm | None, settings: Settings) -> bytes:

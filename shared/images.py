@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from shared.errors import BadInputError, LimitExceededError
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray
-
-
-@dataclass(frozen=True)
-class LoadedImage:
-    """An RGB photo and whether it was stored as grayscale (an archival scan, say)."""
-
-    image: Image.Image
-    was_grayscale: bool
 
 
 def _open(source: ImageSource) -> Image.Image:
@@ -63,7 +54,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(source: ImageSource, max_pixels: int, min_side: int = 16) -> LoadedImage:
+def load_image(source: ImageSource, max_pixels: int, min_side: int = 16) -> Image.Image:
     """Decode ``source`` into an upright RGB image, enforcing the pixel limits.
 
     Raises ``LimitExceededError`` for too many pixels and ``BadInputError`` for anything
@@ -80,16 +71,7 @@ def load_image(source: ImageSource, max_pixels: int, min_side: int = 16) -> Load
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             img.load()
             img = ImageOps.exif_transpose(img) or img
-            grayscale = img.mode in ("L", "LA", "I;16", "I;16B", "I;16L", "I", "1")
             rgb = _to_rgb(img)
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadInputError(f"image data is damaged or truncated ({exc})") from None
-    if not grayscale:
-        grayscale = _looks_gray(rgb)
-    return LoadedImage(rgb, grayscale)
-
-
-def _looks_gray(img: Image.Image) -> bool:
-    """True when an RGB image has (almost) no chroma: a grayscale scan saved as RGB."""
-    small = np.asarray(img.reduce(max(1, max(img.size) // 256)), dtype=np.int16)
-    return bool(np.abs(small - small.mean(axis=2, keepdims=True)).mean() < 2.0)
+    return rgb

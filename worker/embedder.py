@@ -67,7 +67,7 @@ class StyleEmbedder:
         ctx, settings = self.context, self.context.settings
         if source_key is None:
             raise BadInputError("the style has no source image")
-        image = load_image(ctx.storage.get_bytes(source_key), settings.max_input_pixels, settings.min_input_side).image
+        image = load_image(ctx.storage.get_bytes(source_key), settings.max_input_pixels, settings.min_input_side)
         vector = ctx.engine.style_vector(image, max_pixels=settings.max_input_pixels)
         key = style_thumbnail_key(tenant_id or "public", self.style_id)
         ctx.storage.put_bytes(key, thumbnail_jpeg(image), content_type="image/jpeg")

@@ -28,9 +28,6 @@ class NormStatistics:
 
     layers: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
 
-    def to(self, device: torch.device, dtype: torch.dtype) -> NormStatistics:
-        return NormStatistics([(m.to(device, dtype), r.to(device, dtype)) for m, r in self.layers])
-
 
 class NormState:
     """Carries statistics through one forward pass: records them, or replays frozen ones."""

@@ -21,7 +21,7 @@ from PIL import Image
 
 from shared.errors import BadInputError, StyleFarmError
 from shared.images import ImageSource, load_image
-from worker.engine import color
+from worker.engine import arbitrary_net, color, multistyle_net
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.model_store import Networks
 from worker.engine.norm import NormState, NormStatistics
@@ -30,7 +30,7 @@ from worker.engine.tiling import Tile, plan_tiles, receptive_radius
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
-STRIDE = 4
+STRIDE = max(arbitrary_net.STRIDE, multistyle_net.STRIDE)  # both downsample by 4
 PREDICTOR_SIDE = 256  # the predictor was trained on 256 × 256 crops (Ghiasi et al. 2017)
 
 # (kernel, resolution divisor) of each conv; the +STRIDE covers nearest-upsampling offsets.
@@ -151,7 +151,7 @@ class StyleEngine:
     @torch.inference_mode()
     def style_vector(self, image: ImageSource, max_pixels: int = 120_000_000) -> np.ndarray:
         """The 100-number style vector of a style image (centre square crop, 256 × 256)."""
-        img = load_image(image, max_pixels=max_pixels).image
+        img = load_image(image, max_pixels=max_pixels)
         side = min(img.size)
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side)).resize(
@@ -214,7 +214,7 @@ class StyleEngine:
                 yield group[start : start + batch_size]
 
     def _render_batch(
-        self, work: np.ndarray, batch: list[Tile], passes: list[_Pass], whole_image: bool = False
+        self, work: np.ndarray, batch: list[Tile], passes: list[_Pass], one_pass: bool = False
     ) -> list[np.ndarray]:
         windows = np.stack(
             [
@@ -227,9 +227,8 @@ class StyleEngine:
             ]
         )
         content = _to_tensor(windows, self.device, self.dtype)
-        whole = [p.whole for p in passes if p.whole is not None]
-        if whole_image and len(whole) == len(passes):
-            outputs = whole  # the statistics pass already rendered the whole image
+        if one_pass:  # the statistics pass already rendered the whole image
+            outputs = [p.whole for p in passes if p.whole is not None]
         else:
             outputs = [p.network(content, state=NormState(p.statistics), params=p.params) for p in passes]
         mixed = sum(out.float() * p.weight for out, p in zip(outputs, passes, strict=True))
@@ -257,7 +256,7 @@ class StyleEngine:
         """
         options = options or RenderOptions()
         options.validate()
-        photo_img = load_image(image, options.max_pixels, options.min_side).image
+        photo_img = load_image(image, options.max_pixels, options.min_side)
         if options.max_output_side and max(photo_img.size) > options.max_output_side:
             photo_img = _fit(photo_img, options.max_output_side)
         work_img = _fit(photo_img, options.working_side) if options.working_side else photo_img
@@ -265,8 +264,8 @@ class StyleEngine:
         work = np.asarray(work_img)
         del work_img
         height, width = work.shape[:2]
-        # An image no larger than the thumbnail was rendered whole by the statistics pass; that
-        # output equals any tiling of it (same statistics), so it is one tile.
+        # An image that is its own thumbnail (small, or within single_pass_pixels) was rendered
+        # whole by the statistics pass; that output equals any tiling of it, so it is one tile.
         one_pass = all(p.whole is not None for p in passes)
         tile_size = max(width, height) if one_pass else options.tile_size
         tiles = plan_tiles(width, height, tile_size, max(options.overlap, RECEPTIVE_RADIUS), STRIDE)
@@ -277,7 +276,7 @@ class StyleEngine:
         for batch in self._batches(tiles, batch_size):
             if should_cancel is not None and should_cancel():
                 raise RenderCanceled("render canceled")
-            for tile, pixels in zip(batch, self._render_batch(work, batch, passes, len(tiles) == 1), strict=True):
+            for tile, pixels in zip(batch, self._render_batch(work, batch, passes, one_pass), strict=True):
                 rows = slice(tile.output_y0, tile.output_y1)
                 cols = slice(tile.output_x0, tile.output_x1)
                 if same_size:
