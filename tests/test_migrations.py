@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_migrations_upgrade_postgres_and_sqlite_to_head_and_seed_26_builtins(dat
             version = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     finally:
         engine.dispose()
-    assert version == "0002"
+    assert version == "0003"
     assert len(styles) == NUM_BUILTINS
     assert [s.id for s in styles] == [f"builtin:{i}" for i in range(NUM_BUILTINS)]
     assert styles[25].name == "builtin-25" and styles[0].name == "builtin-00"
@@ -73,5 +74,10 @@ def test_alembic_command_line_takes_the_url_from_stylefarm_settings(tmp_path):
 
 
 def test_revision_files_have_dated_named_slugs():
-    names = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py"))
-    assert names == ["2026_11_21_0001_initial_schema.py", "2026_11_21_0002_seed_builtin_styles.py"]
+    """File names read ``YYYY_MM_DD_<revision>_<slug>.py`` and carry the revision id they declare."""
+    paths = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert len(paths) >= 3
+    for path in paths:
+        match = re.fullmatch(r"\d{4}_\d{2}_\d{2}_(\w+?)_[a-z][a-z0-9_]*\.py", path.name)
+        assert match, path.name
+        assert f'revision: str = "{match.group(1)}"' in path.read_text(), path.name

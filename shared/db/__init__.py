@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from shared.db.base import Base, new_id, utcnow
-from shared.db.jobs import Job, JobItem, JobKind, JobStatus
+from shared.db.jobs import ItemRole, Job, JobItem, JobKind, JobStatus
 from shared.db.styles import NUM_BUILTINS, STYLE_VECTOR_DIM, Style, StyleKind, StyleStatus, builtin_style_id
 from shared.db.tenants import ApiKey, Tenant, hash_api_key
+from shared.db.uploads import Upload
+from shared.db.webhooks import DeliveryStatus, WebhookDelivery
 
 __all__ = [
     "NUM_BUILTINS",
     "STYLE_VECTOR_DIM",
     "ApiKey",
     "Base",
+    "DeliveryStatus",
+    "ItemRole",
     "Job",
     "JobItem",
     "JobKind",
@@ -20,6 +24,8 @@ __all__ = [
     "StyleKind",
     "StyleStatus",
     "Tenant",
+    "Upload",
+    "WebhookDelivery",
     "builtin_style_id",
     "hash_api_key",
     "new_id",

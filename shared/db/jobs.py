@@ -22,6 +22,15 @@ class JobKind(StrEnum):
     MULTI_STYLE = "multi_style"
     RECOLOR = "recolor"
     VIDEO = "video"
+    REFINE_STYLE = "refine_style"  # tune a stored style vector (issue 7); a light job
+
+
+class ItemRole(StrEnum):
+    """What an item's worker does: render one image, render one video segment, or join segments."""
+
+    RENDER = "render"
+    SEGMENT = "segment"
+    JOIN = "join"
 
 
 class JobStatus(StrEnum):
@@ -52,7 +61,7 @@ class Job(TimestampMixin, Base):
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_jobs_status_priority_created_at", "status", "priority", "created_at"),
-        CheckConstraint("kind IN ('image', 'multi_style', 'recolor', 'video')", name="kind"),
+        CheckConstraint("kind IN ('image', 'multi_style', 'recolor', 'video', 'refine_style')", name="kind"),
         CheckConstraint(_STATUS_CHECK, name="status"),
         CheckConstraint("priority BETWEEN -100 AND 100", name="priority"),
     )
@@ -68,6 +77,7 @@ class Job(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    callback_url: Mapped[str | None] = mapped_column(Text)  # webhook target, POSTed on completion
 
     items: Mapped[list[JobItem]] = relationship(
         back_populates="job",
@@ -85,6 +95,8 @@ class JobItem(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("job_id", "position"),
         Index("ix_job_items_status_heartbeat_at", "status", "heartbeat_at"),  # finding lost items
+        Index("ix_job_items_cache_key_status", "cache_key", "status"),  # finding a reusable output
+        CheckConstraint("role IN ('render', 'segment', 'join')", name="role"),
         CheckConstraint(_STATUS_CHECK, name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("tiles_done >= 0 AND tiles_done <= tiles_total", name="tiles"),
@@ -93,6 +105,13 @@ class JobItem(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(default=0)  # order within the job (and of video segments)
+    role: Mapped[str] = mapped_column(String(16), default=ItemRole.RENDER)
+    # Which output of the job this item belongs to: a video's segments and its join share one group.
+    group_index: Mapped[int] = mapped_column(default=0)
+    segment: Mapped[dict[str, Any] | None]  # a video segment's frame range and overlap
+    # Content hash of input bytes + style + parameters; an equal succeeded item's output is reused.
+    cache_key: Mapped[str | None] = mapped_column(String(64))
+    cached: Mapped[bool] = mapped_column(default=False)  # the output was reused, not rendered
     input_key: Mapped[str] = mapped_column(String(1024))
     style_ref: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)

@@ -30,7 +30,7 @@ def alembic_config(database_url: str | URL) -> Config:
 
 def upgrade_to_head(database_url: str | URL) -> None:
     """Bring the database at ``database_url`` to the newest revision (a no-op when it is there)."""
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(alembic_config(database_url), "heads")
 
 
 def downgrade_to(database_url: str | URL, revision: str) -> None:

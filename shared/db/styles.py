@@ -22,6 +22,7 @@ STYLE_VECTOR_DIM = 100
 class StyleKind(StrEnum):
     BUILTIN = "builtin"
     VECTOR = "vector"
+    NETWORK = "network"  # a user-supplied feed-forward network (TorchScript or ONNX) in storage
 
 
 class StyleStatus(StrEnum):
@@ -49,11 +50,11 @@ class Style(TimestampMixin, Base):
             sqlite_where=text("tenant_id IS NULL"),
             postgresql_where=text("tenant_id IS NULL"),
         ),
-        CheckConstraint("kind IN ('builtin', 'vector')", name="kind"),
+        CheckConstraint("kind IN ('builtin', 'vector', 'network')", name="kind"),
         CheckConstraint("status IN ('pending', 'ready', 'failed')", name="status"),
         CheckConstraint(
             "(kind = 'builtin' AND builtin_index IS NOT NULL AND builtin_index BETWEEN 0 AND 25)"
-            " OR (kind = 'vector' AND builtin_index IS NULL)",
+            " OR (kind IN ('vector', 'network') AND builtin_index IS NULL)",
             name="builtin_index",
         ),
     )
@@ -69,6 +70,11 @@ class Style(TimestampMixin, Base):
     thumbnail_key: Mapped[str | None] = mapped_column(String(1024))
     defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    network_key: Mapped[str | None] = mapped_column(String(1024))  # kind "network": the model file
+    network_format: Mapped[str | None] = mapped_column(String(16))  # "torchscript" or "onnx"
+    # Refined versions of a style point at the style they were refined from.
+    version: Mapped[int] = mapped_column(default=1)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("styles.id", ondelete="SET NULL"))
 
     @validates("vector")
     def _check_vector(self, _key: str, value: list[Any] | None) -> list[float] | None:

@@ -33,6 +33,7 @@ class Tenant(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     disabled: Mapped[bool] = mapped_column(default=False)
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))  # HMAC key of this tenant's webhooks
 
     api_keys: Mapped[list[ApiKey]] = relationship(
         back_populates="tenant", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
