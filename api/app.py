@@ -13,14 +13,30 @@ from typing import Any
 from celery import Celery
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from api import auth, health, jobs, openapi, styles, uploads
+from api import (
+    auth,
+    health,
+    job_archive,
+    job_events,
+    jobs,
+    metrics,
+    openapi,
+    rate_limit,
+    style_networks,
+    style_refine,
+    style_swatches,
+    styles,
+    uploads,
+    web,
+    webhooks,
+)
 from api.common import DatabaseUnavailableError
 from api.extensions import SETTINGS_KEY, db, object_store, task_queue
-from shared.errors import LimitExceededError, StyleFarmError
+from shared.errors import BadInputError, LimitExceededError, StyleFarmError
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +46,11 @@ RETRY_AFTER_S = 5
 # exactly ``max_upload_bytes``; the file itself is held to the limit when it is read.
 MULTIPART_ENVELOPE_BYTES = 64 * 1024
 
-BLUEPRINTS = (health.bp, openapi.bp, uploads.bp, styles.bp, jobs.bp)
+BLUEPRINTS = (health.bp, openapi.bp, uploads.bp, styles.bp, jobs.bp, job_events.bp, job_archive.bp, web.bp, web.root_bp)
+BLUEPRINTS += (webhooks.bp, metrics.bp)
+BLUEPRINTS += (style_networks.bp,)
+BLUEPRINTS += (style_swatches.bp,)
+BLUEPRINTS += (style_refine.bp,)
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
@@ -59,6 +79,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     object_store.init_app(app)
     task_queue.init_app(app, celery_app)
     auth.init_app(app)
+    rate_limit.init_app(app)  # after auth: counts only requests with a valid key
+    webhooks.init_app(app)
     _register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -101,6 +123,12 @@ def _register_error_handlers(app: Flask) -> None:
         )
         response.status_code = 422
         return response
+
+    @app.errorhandler(DataError)
+    def _unstorable_value(error: DataError) -> Response:
+        # The database refused a value it cannot hold (a NUL character, a string past its column).
+        log.info("refused a value the database cannot store: %s", error.orig)
+        return error_response(BadInputError("the request holds a value that cannot be stored (e.g. a NUL character)"))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeoutError)

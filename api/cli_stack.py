@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import socket
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from api.cli_client import download_outputs, progress_bar, update_bar
+from api.cli_download import download_all, plan_downloads
+from api.cli_inputs import LocalInput
+from api.cli_progress import progress_bar, update_bar
 from api.client import ClientError, FarmClient
 from api.stack import LocalStack, StackError
 from shared.settings import Settings, get_settings
@@ -84,18 +85,11 @@ def up(home: Path | None, port: int) -> None:
 
 def _register_demo_style(client: FarmClient) -> None:
     """The sample painting as a style of the demo tenant (reused if already registered)."""
-    existing = {s["name"] for s in client.styles("great-wave")["items"]}
-    if "great-wave" not in existing:
-        client.add_style(SAMPLES / "great_wave.jpg", "great-wave")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        style = next(s for s in client.styles("great-wave")["items"] if s["name"] == "great-wave")
-        if style["status"] == "ready":
-            return
-        if style["status"] == "failed":
-            raise ClientError(0, f"the demo style failed: {style.get('error')}")
-        time.sleep(0.2)
-    raise ClientError(0, "the demo style was not embedded within 120 s")
+    found = [s for s in client.styles("great-wave") if s["name"] == "great-wave"]
+    style = found[0] if found else client.add_style(SAMPLES / "great_wave.jpg", "great-wave")
+    style = client.wait_style(style["id"], timeout_s=120)
+    if style["status"] == "failed":
+        raise ClientError(0, f"the demo style failed: {style.get('error')}")
 
 
 @click.command()
@@ -124,7 +118,8 @@ def demo(home: Path | None, out_dir: Path) -> None:
             job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j), timeout_s=600)
         if job["status"] != "succeeded":
             raise ClientError(0, f"the demo job ended {job['status']}: {[i.get('error') for i in job['items']]}")
-        for path in download_outputs(client, job, out_dir, {photo["id"]: "astronaut.png"}):
+        local = {photo["id"]: LocalInput(SAMPLES / "astronaut.png", Path("astronaut.png"))}
+        for path in download_all(client, plan_downloads([job], local, out_dir, overwrite=True), threads=4):
             click.echo(str(path.resolve()))
     except (StackError, ClientError) as exc:
         click.echo(f"error: {exc}", err=True)

@@ -27,7 +27,13 @@ T = TypeVar("T")
 # refused before it reaches a query or a storage key.
 _ID = re.compile(r"[A-Za-z0-9:_\-]{1,64}")
 
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "tiff": "image/tiff"}
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "tiff": "image/tiff",
+    "mp4": "video/mp4",
+}
 
 
 class UnauthorizedError(StyleFarmError):

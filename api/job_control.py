@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.common import job_items, tenant_job
 from shared.db import Job, JobItem, JobStatus, utcnow
 from shared.errors import ConflictError
+from shared.webhook_events import record_job_event
 
 _NOT_STARTED = (JobStatus.QUEUED, JobStatus.PAUSED)
 
@@ -38,6 +39,7 @@ def cancel_job(session: Session, tenant_id: str, job_id: str) -> tuple[Job, list
     if not any(item.status == JobStatus.RUNNING for item in items):
         job.status = JobStatus.CANCELED
         job.finished_at = now
+        record_job_event(session, job)
     session.commit()
     return job, items
 

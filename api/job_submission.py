@@ -15,14 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.common import job_items
+from api.quotas import reserve_queue_room
 from api.style_refs import resolve_style_groups
-from api.uploads import PRESIGNED_PREFIX, check_upload_size, inspect_image, is_upload_id
-from shared.db import Job, JobItem, JobStatus
+from api.upload_records import record_checked_bytes, tenant_uploads
+from api.uploads import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.video_submission import video_job_items
+from shared.db import Job, JobItem, JobStatus, Upload
 from shared.errors import BadInputError, ConflictError, StyleFarmError
-from shared.keys import upload_key
 from shared.schemas.jobs import JobCreate
+from shared.schemas.optimize import check_optimize_request
 from shared.settings import Settings
 from shared.storage import Storage
+from shared.webhook_targets import check_webhook_target
 
 
 @dataclass
@@ -32,28 +36,29 @@ class Submission:
     created: bool  # False: an earlier request with the same Idempotency-Key made this job
 
 
-def _input_keys(storage: Storage, settings: Settings, tenant_id: str, upload_ids: list[str]) -> list[str]:
+def _input_keys(
+    session: Session, storage: Storage, settings: Settings, tenant_id: str, upload_ids: list[str]
+) -> list[str]:
     """The storage key of each input, after checking it is one of the tenant's uploads."""
-    keys = []
-    checked: set[str] = set()
-    for upload_id in upload_ids:
-        key = upload_key(tenant_id, upload_id) if is_upload_id(upload_id) else None
-        if key is None or not storage.exists(key):
-            raise BadInputError(f"upload {upload_id!r} not found", details={"input": upload_id})
-        if upload_id.startswith(PRESIGNED_PREFIX) and upload_id not in checked:
-            _check_presigned_upload(storage, settings, key, upload_id)
-        checked.add(upload_id)
-        keys.append(key)
-    return keys
+    uploads = tenant_uploads(session, tenant_id, upload_ids)
+    for upload in {upload.id: upload for upload in uploads}.values():
+        if upload.id.startswith(PRESIGNED_PREFIX):  # every time: its URL may be used again until it expires
+            _check_presigned_upload(storage, settings, upload)
+    return [upload.storage_key for upload in uploads]
 
 
-def _check_presigned_upload(storage: Storage, settings: Settings, key: str, upload_id: str) -> None:
-    """Apply the upload checks to an object a client PUT directly to the store."""
+def _check_presigned_upload(storage: Storage, settings: Settings, upload: Upload) -> None:
+    """Apply the upload checks to an object a client PUT directly to the store, and record what it holds."""
+    if not storage.exists(upload.storage_key):
+        raise BadInputError(
+            f"upload {upload.id!r} not found (nothing was PUT to its URL)", details={"input": upload.id}
+        )
     try:
-        check_upload_size(storage.size(key), settings)  # before reading a huge object just to refuse it
-        inspect_image(storage.get_bytes(key), settings)
+        check_upload_size(storage.size(upload.storage_key), settings)  # before reading a huge object to refuse it
+        data = storage.get_bytes(upload.storage_key)
+        record_checked_bytes(upload, data, inspect_image(data, settings).facts())
     except StyleFarmError as exc:
-        raise type(exc)(f"upload {upload_id}: {exc.message}", details={"input": upload_id, **exc.details}) from None
+        raise type(exc)(f"upload {upload.id}: {exc.message}", details={"input": upload.id, **exc.details}) from None
 
 
 def _existing(session: Session, tenant_id: str, idempotency_key: str, request: JobCreate) -> Submission | None:
@@ -76,8 +81,12 @@ def submit_job(
     """The job for ``request``: made now, or found by ``idempotency_key`` (then ``created`` is False)."""
     if idempotency_key is not None and (found := _existing(session, tenant_id, idempotency_key, request)):
         return found
-    input_keys = _input_keys(storage, settings, tenant_id, request.inputs)
+    if request.callback_url is not None:
+        check_webhook_target(request.callback_url, allow_private=settings.webhook_allow_private)
+    input_keys = _input_keys(session, storage, settings, tenant_id, request.inputs)
     style_refs = resolve_style_groups(session, tenant_id, request.style_groups())
+    if request.method == "optimize":
+        check_optimize_request(request.kind, request.optimize, style_refs, settings)
     job = Job(
         tenant_id=tenant_id,
         kind=request.kind,
@@ -85,6 +94,7 @@ def submit_job(
         params=request.model_dump(mode="json"),
         priority=request.priority,
         idempotency_key=idempotency_key,
+        callback_url=request.callback_url,
     )
     session.add(job)
     session.flush()  # the job id, for the items
@@ -92,6 +102,9 @@ def submit_job(
         JobItem(job_id=job.id, position=position, input_key=input_key, style_ref=ref.model_dump(mode="json"))
         for position, (input_key, ref) in enumerate((input_key, ref) for input_key in input_keys for ref in style_refs)
     ]
+    if request.kind == "video":  # segments and a join per output instead (api/video_submission.py)
+        items = video_job_items(session, settings, tenant_id, job.id, request.inputs, style_refs)
+    reserve_queue_room(session, settings, tenant_id, len(items))  # 429 when the tenant's queue is full
     session.add_all(items)
     try:
         session.commit()

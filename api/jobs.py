@@ -23,10 +23,10 @@ from api.job_submission import submit_job, withdraw_job
 from api.openapi import describe, spec
 from api.schemas import ErrorOut, JobList, JobListQuery, JobOut
 from api.serializers import job_out, job_summaries
-from shared.db import Job, JobItem, JobStatus
+from shared.db import ItemRole, Job, JobItem, JobStatus
 from shared.errors import NotFoundError
 from shared.keys import OUTPUT_EXTENSIONS
-from shared.queue import enqueue_render
+from shared.queue import enqueue_render, render_queue
 from shared.schemas.jobs import JobCreate
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -50,7 +50,13 @@ class IdempotencyHeaders(BaseModel):
 @bp.post("")
 @spec.validate(
     resp=Responses(
-        HTTP_200=JobOut, HTTP_201=JobOut, HTTP_400=ErrorOut, HTTP_401=ErrorOut, HTTP_409=ErrorOut, HTTP_503=ErrorOut
+        HTTP_200=JobOut,
+        HTTP_201=JobOut,
+        HTTP_400=ErrorOut,
+        HTTP_401=ErrorOut,
+        HTTP_409=ErrorOut,
+        HTTP_429=ErrorOut,  # the tenant's queue is full (api/quotas.py)
+        HTTP_503=ErrorOut,
     ),
     tags=["jobs"],
 )
@@ -63,8 +69,10 @@ def create_job(json: JobCreate, headers: IdempotencyHeaders) -> tuple[JobOut, in
     if submission.created:
         try:
             with broker_errors():
+                queue = render_queue(submission.job.params, len(submission.items), app_settings())
                 for item in submission.items:
-                    enqueue_render(task_queue.celery, item.id, submission.job.priority)
+                    if item.role != ItemRole.JOIN:  # a video's join is sent by its last segment
+                        enqueue_render(task_queue.celery, item.id, queue)
         except QueueUnavailableError:
             withdraw_job(session, submission.job)
             raise
@@ -113,9 +121,10 @@ def pause(job_id: str) -> JobOut:
 def resume(job_id: str) -> JobOut:
     """Resume a paused job: its queued items are sent to the workers again."""
     job, items, to_enqueue = resume_job(db.session, current_tenant_id(), job_id)
+    queue = render_queue(job.params, len(items), app_settings())
     with broker_errors():
         for item in to_enqueue:
-            enqueue_render(task_queue.celery, item.id, job.priority)
+            enqueue_render(task_queue.celery, item.id, queue)
     return job_out(job, items)
 
 

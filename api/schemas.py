@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from shared.schemas.jobs import ColorModeName
+from shared.schemas.networks import NetworkFormatName, ValueRangeName
 
 JobStatusName = Literal["queued", "running", "paused", "succeeded", "failed", "canceled"]
 UploadContentType = Literal["image/png", "image/jpeg", "image/webp", "image/tiff"]
@@ -50,7 +51,7 @@ class UploadForm(BaseModel):
     """``multipart/form-data`` with the image in ``file``."""
 
     file: BaseFile
-    kind: Literal["image"] = "image"
+    kind: Literal["image", "video"] = "image"
 
 
 class UploadOut(BaseModel):
@@ -59,6 +60,7 @@ class UploadOut(BaseModel):
     height: int
     bytes: int
     format: str
+    frames: int | None = Field(default=None, description="Videos: the number of frames.")
 
 
 class PresignIn(BaseModel):
@@ -108,16 +110,30 @@ class StylePatch(BaseModel):
     defaults: StyleDefaults | None = None
 
 
+class NetworkStyleForm(BaseModel):
+    """``multipart/form-data``: a user network file in ``network`` (TorchScript or ONNX), its ``name``
+    and how to call it (README, "Bring-your-own networks")."""
+
+    network: BaseFile
+    name: str = Field(min_length=1, max_length=120)
+    format: NetworkFormatName | None = Field(default=None, description="Recognised from the file when not given.")
+    value_range: ValueRangeName = Field(default="0,1", description="Pixel values the network takes and returns.")
+    overlap: int | None = Field(default=None, ge=0, le=1024, description="Context pixels around each tile.")
+
+
 class StyleOut(BaseModel):
     id: str
     name: str
-    kind: Literal["builtin", "vector"]
+    kind: Literal["builtin", "vector", "network"]
     status: Literal["pending", "ready", "failed"]
     public: bool
     builtin_index: int | None
     defaults: dict[str, Any]
     error: str | None
     thumbnail_url: str | None
+    network_format: NetworkFormatName | None = None
+    version: int = Field(default=1, description="Refined versions count up from the style they refine.")
+    parent_id: str | None = Field(default=None, description="The style this version was refined from.")
     created_at: datetime
     updated_at: datetime
 
@@ -161,6 +177,11 @@ class ItemOut(BaseModel):
     tiles_done: int
     tiles_total: int
     error: str | None
+    cached: bool = Field(default=False, description="The output was reused from an identical earlier render.")
+    role: Literal["render", "segment", "join"] = Field(
+        default="render", description="Video jobs: ``segment`` items are intermediate; the ``join`` item is the video."
+    )
+    group_index: int = Field(default=0, description="Which output of the job the item belongs to.")
     output: OutputOut | None
     download_url: str | None = Field(description="This API's URL of the result (a redirect on S3 storage).")
     started_at: datetime | None
@@ -182,8 +203,19 @@ class JobSummaryOut(BaseModel):
     finished_at: datetime | None
 
 
+class WebhookDeliveryOut(BaseModel):
+    id: str = Field(description="The event id (the body's ``id``): the same on every retry.")
+    event: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
 class JobOut(JobSummaryOut):
     items: list[ItemOut]
+    webhooks: list[WebhookDeliveryOut] = Field(default_factory=list, description="Events sent to ``callback_url``.")
 
 
 class JobList(PageOut):

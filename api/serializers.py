@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from flask import url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut
+from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut, WebhookDeliveryOut
 from shared.db import Job, JobItem, JobStatus, Style
+from shared.db.webhooks import WebhookDelivery
+from shared.webhook_events import delivery_summary
 
 
 def style_out(style: Style) -> StyleOut:
@@ -25,6 +27,9 @@ def style_out(style: Style) -> StyleOut:
         defaults=style.defaults or {},
         error=style.error,
         thumbnail_url=thumbnail_url,
+        network_format=style.network_format,
+        version=style.version or 1,
+        parent_id=style.parent_id,
         created_at=style.created_at,
         updated_at=style.updated_at,
     )
@@ -108,6 +113,9 @@ def item_out(item: JobItem) -> ItemOut:
         tiles_done=item.tiles_done,
         tiles_total=item.tiles_total,
         error=item.error,
+        cached=item.cached,
+        role=item.role,
+        group_index=item.group_index,
         output=(
             OutputOut(format=item.output_format, bytes=item.output_bytes, width=item.width, height=item.height)
             if has_result
@@ -124,4 +132,17 @@ def job_out(job: Job, items: list[JobItem]) -> JobOut:
     tally = _Tally({})
     for item in items:
         tally.add(item.status, 1, item.tiles_done, item.tiles_total)
-    return JobOut(**_summary_fields(job, tally.progress()), items=[item_out(item) for item in items])
+    return JobOut(
+        **_summary_fields(job, tally.progress()), items=[item_out(item) for item in items], webhooks=job_deliveries(job)
+    )
+
+
+def job_deliveries(job: Job) -> list[WebhookDeliveryOut]:
+    """The webhook events of a job that has a callback URL (no query for the others)."""
+    session = object_session(job)
+    if not job.callback_url or session is None:
+        return []
+    rows = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.job_id == job.id).order_by(WebhookDelivery.created_at)
+    )
+    return [WebhookDeliveryOut(**delivery_summary(row)) for row in rows]

@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from shared.db.migrate import upgrade_to_head
+from shared.queue import WORKER_QUEUES
 from shared.settings import Settings
 
 
@@ -50,20 +51,22 @@ class LocalStack:
         with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
             self.processes[name] = subprocess.Popen(args, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
 
-    def start(self, timeout_s: float = 60.0) -> None:
-        """Migrate, start the worker and the API, and wait until the API answers."""
+    def start(self, timeout_s: float = 60.0, *, worker: bool = True) -> None:
+        """Migrate, start the worker (unless ``worker`` is False) and the API, and wait until the API answers."""
         self.settings.ensure_directories()
         upgrade_to_head(self.settings.database_url)
         python = sys.executable
-        self._spawn(
-            "worker",
-            [python, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "render,light",
-             "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"],
-        )  # fmt: skip
+        if worker:
+            self._spawn(
+                "worker",
+                [python, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", WORKER_QUEUES,
+                 "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"],
+            )  # fmt: skip
         self._spawn(
             "api",
-            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "api.wsgi:app"],
-        )
+            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+             "--threads", str(self.settings.api_threads), "api.wsgi:app"],
+        )  # fmt: skip
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self.check_alive()

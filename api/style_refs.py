@@ -14,6 +14,7 @@ from api.common import is_valid_id, visible_styles
 from shared.db import Style, StyleKind, StyleStatus
 from shared.errors import BadInputError
 from shared.schemas.jobs import StyleChoice, StyleComponentRef, StyleRef
+from shared.schemas.networks import NetworkRef
 
 
 def find_style(session: Session, tenant_id: str, name: str) -> Style | None:
@@ -39,10 +40,26 @@ def resolve_usable_style(session: Session, tenant_id: str, name: str) -> Style:
 
 
 def component_ref(style: Style, weight: float) -> StyleComponentRef:
-    """One resolved ingredient: the built-in index, or a copy of the stored vector."""
+    """One resolved ingredient: the built-in index, a copy of the stored vector, or the network's file and options."""
     if style.kind == StyleKind.BUILTIN:
         return StyleComponentRef(weight=weight, builtin=style.builtin_index, style_id=style.id)
-    return StyleComponentRef(weight=weight, vector=list(style.vector or []), style_id=style.id)
+    if style.kind == StyleKind.NETWORK:
+        network = NetworkRef.from_columns(style.network_key, style.network_format, style.network_options)
+        return StyleComponentRef(weight=weight, network=network, style_id=style.id)
+    return StyleComponentRef(
+        weight=weight, vector=list(style.vector or []), style_id=style.id, source_key=style.source_key
+    )
+
+
+def _refuse_network_blends(group: list[StyleChoice], components: list[StyleComponentRef]) -> None:
+    """A user network is a whole style: its output cannot be mixed inside any network (400)."""
+    networks = [choice.style for choice, part in zip(group, components, strict=True) if part.network is not None]
+    if networks and len(group) > 1:
+        raise BadInputError(
+            f"network style {networks[0]!r} cannot be blended with other styles; render it on its own"
+            " (kind multi_style without blend renders each style separately)",
+            details={"style": networks[0]},
+        )
 
 
 def resolve_style_groups(session: Session, tenant_id: str, groups: list[list[StyleChoice]]) -> list[StyleRef]:
@@ -57,5 +74,6 @@ def resolve_style_groups(session: Session, tenant_id: str, groups: list[list[Sty
             if choice.style not in resolved:
                 resolved[choice.style] = resolve_usable_style(session, tenant_id, choice.style)
             components.append(component_ref(resolved[choice.style], choice.weight))
+        _refuse_network_blends(group, components)
         refs.append(StyleRef(label="+".join(choice.style for choice in group), components=components))
     return refs

@@ -7,6 +7,9 @@ any style but cannot be changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from celery import Celery
 from flask import Blueprint, Response
 from spectree import Response as Responses
 from sqlalchemy import select
@@ -40,7 +43,7 @@ def _own_style(session: Session, tenant_id: str, style_id: str) -> Style:
     return style
 
 
-def _checked_name(session: Session, tenant_id: str, name: str, style_id: str | None = None) -> str:
+def checked_name(session: Session, tenant_id: str, name: str, style_id: str | None = None) -> str:
     name = name.strip()
     if not name:
         raise BadInputError("a style name must not be blank")
@@ -97,7 +100,7 @@ def create_style(form: StyleForm) -> tuple[StyleOut, int]:
     """Add a style from an image (a painting, a texture); it is ``pending`` until embedded."""
     settings, session, tenant_id = app_settings(), db.session, current_tenant_id()
     data = read_upload(form, settings)
-    name = _checked_name(session, tenant_id, form.name)
+    name = checked_name(session, tenant_id, form.name)
     info = inspect_image(data, settings)
     style_id = new_id()
     source_key = style_source_key(tenant_id, style_id)
@@ -111,17 +114,26 @@ def create_style(form: StyleForm) -> tuple[StyleOut, int]:
         source_key=source_key,
         defaults={},
     )
+    save_new_style(session, style, source_key, enqueue_embed)
+    return style_out(style), 201
+
+
+def save_new_style(session: Session, style: Style, stored_key: str, enqueue: Callable[[Celery, str], None]) -> None:
+    """Commit a new ``pending`` style and ``enqueue`` the worker task that prepares it.
+
+    When the queue is down, the style and its stored file are removed again (503): nothing would
+    ever prepare it, and it must not stay pending forever.
+    """
     session.add(style)
-    _commit_name_change(session, name)
+    _commit_name_change(session, style.name)
     try:
         with broker_errors():
-            enqueue_embed(task_queue.celery, style.id)
+            enqueue(task_queue.celery, style.id)
     except QueueUnavailableError:
-        session.delete(style)  # nothing would ever embed it: do not leave it pending forever
+        session.delete(style)
         session.commit()
-        object_store.storage.delete(source_key)
+        object_store.storage.delete(stored_key)
         raise
-    return style_out(style), 201
 
 
 @bp.patch("/<style_id>")
@@ -131,7 +143,7 @@ def update_style(style_id: str, json: StylePatch) -> StyleOut:
     session, tenant_id = db.session, current_tenant_id()
     style = _own_style(session, tenant_id, style_id)
     if json.name is not None:
-        style.name = _checked_name(session, tenant_id, json.name, style_id=style.id)
+        style.name = checked_name(session, tenant_id, json.name, style_id=style.id)
     if json.defaults is not None:
         style.defaults = json.defaults.model_dump(exclude_none=True)
     _commit_name_change(session, style.name)
@@ -144,7 +156,7 @@ def delete_style(style_id: str) -> tuple[str, int]:
     """Delete one of your styles; jobs already submitted keep their copy of it and their outputs."""
     session = db.session
     style = _own_style(session, current_tenant_id(), style_id)
-    for key in (style.source_key, style.thumbnail_key):
+    for key in (style.source_key, style.thumbnail_key, style.network_key):
         if key:
             object_store.storage.delete(key)
     session.delete(style)

@@ -1,25 +1,32 @@
 """``/v1/uploads``: input images, checked before they are stored so jobs only meet real images.
 
-An upload is an object under ``upload_key(tenant, id)``; a job names it by id. Images sent
-through a presigned URL never pass through the API, so their ids carry ``PRESIGNED_PREFIX`` and
-a job checks those objects when it is submitted.
+An upload is an ``uploads`` row and an object under ``upload_key(tenant, id)``, the id made by
+the farm; a job names it by id. What a file is comes from its bytes (Pillow's and ``filetype``'s
+signature checks), never from its name or the Content-Type the client sent: an HTML page named
+``photo.jpg`` is refused as "not an image". The size is checked before anything is read into
+memory: Flask refuses a body over ``MAX_CONTENT_LENGTH`` from its Content-Length (or while
+streaming one without), and the file field is read no further than one byte past the limit.
+Images sent through a presigned URL never pass through the API, so their ids carry
+``PRESIGNED_PREFIX`` and a job checks those objects when it is submitted.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
+import filetype
 from flask import Blueprint
 from PIL import Image
 from spectree import Response
 from werkzeug.datastructures import FileStorage
 
 from api.auth import current_tenant_id
-from api.extensions import app_settings, object_store
+from api.extensions import app_settings, db, object_store
 from api.openapi import spec
 from api.schemas import ErrorOut, PresignIn, PresignOut, StyleForm, UploadForm, UploadOut
+from api.upload_records import MediaFacts, reserve_upload, store_upload
+from api.video_inputs import inspect_video
 from shared.db import new_id
 from shared.errors import BadInputError, ConflictError, LimitExceededError
 from shared.images import load_image
@@ -27,7 +34,9 @@ from shared.keys import upload_key
 from shared.settings import Settings
 
 PRESIGNED_PREFIX = "presigned-"
-_UPLOAD_ID = re.compile(r"[A-Za-z0-9\-]{1,80}")  # a UUID, or a presigned upload's prefixed one
+# How much of a file is read for the markup check: an HTML or SVG file starts with "<" after at
+# most a byte-order mark and some blank space.
+_MARKUP_PROBE_BYTES = 512
 
 bp = Blueprint("uploads", __name__, url_prefix="/v1/uploads")
 
@@ -42,10 +51,8 @@ class ImageInfo:
     def content_type(self) -> str:
         return Image.MIME.get(self.format, "application/octet-stream")
 
-
-def is_upload_id(value: str) -> bool:
-    """Whether ``value`` has the shape of an upload id (so it can go into a storage key)."""
-    return bool(_UPLOAD_ID.fullmatch(value))
+    def facts(self) -> MediaFacts:
+        return MediaFacts("image", self.content_type, self.width, self.height)
 
 
 def check_upload_size(size: int, settings: Settings) -> None:
@@ -57,26 +64,54 @@ def check_upload_size(size: int, settings: Settings) -> None:
         )
 
 
+def _looks_like_markup(data: bytes) -> bool:
+    head = data[:_MARKUP_PROBE_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<")
+
+
+def refuse_non_image(data: bytes) -> None:
+    """400 naming what the file is when its bytes say it is not a raster image (markup, video, ...)."""
+    if _looks_like_markup(data):
+        raise BadInputError(
+            "not an image: the file is text markup (HTML, SVG or XML); send a raster image such as JPEG, PNG or WebP",
+            details={"detected": "text/markup"},
+        )
+    kind = filetype.guess(data)
+    if kind is not None and not kind.mime.startswith("image/"):
+        hint = "; upload videos with kind=video" if kind.mime.startswith("video/") else ""
+        raise BadInputError(f"not an image: the file is {kind.mime}{hint}", details={"detected": kind.mime})
+
+
 def inspect_image(data: bytes, settings: Settings) -> ImageInfo:
     """Decode ``data`` within the configured limits (413 if too large, 400 if not a usable image)."""
     check_upload_size(len(data), settings)
     if not data:
         raise BadInputError("the file is empty")
+    refuse_non_image(data)
     image = load_image(data, settings.max_input_pixels, settings.min_input_side)
-    with Image.open(io.BytesIO(data)) as img:  # header only: the format the client sent
+    with Image.open(io.BytesIO(data)) as img:  # header only: the format the bytes are in
         image_format = img.format or "unknown"
     return ImageInfo(image.width, image.height, image_format)
 
 
-def read_upload(form: UploadForm | StyleForm | None, settings: Settings) -> bytes:
-    """The bytes of the form's ``file`` field, read no further than one byte over the limit.
-
-    ``form`` is None when the body was not a form at all (spectree validates forms only).
-    """
+def upload_file(form: UploadForm | StyleForm | None) -> FileStorage:
+    """The form's ``file`` field; ``form`` is None when the body was not a form at all."""
     file = form.file if form is not None else None
     if not isinstance(file, FileStorage):
-        raise BadInputError("send the image as a multipart/form-data file field named 'file'")
-    return file.stream.read(settings.max_upload_bytes + 1)
+        raise BadInputError("send the file as a multipart/form-data file field named 'file'")
+    return file
+
+
+def read_capped(file: FileStorage, settings: Settings) -> bytes:
+    """The file's bytes, read no further than one byte over ``max_upload_bytes`` (then 413)."""
+    data = file.stream.read(settings.max_upload_bytes + 1)
+    check_upload_size(len(data), settings)
+    return data
+
+
+def read_upload(form: UploadForm | StyleForm | None, settings: Settings) -> bytes:
+    """The bytes of the form's ``file`` field, within the size limit."""
+    return read_capped(upload_file(form), settings)
 
 
 @bp.post("")
@@ -84,17 +119,29 @@ def read_upload(form: UploadForm | StyleForm | None, settings: Settings) -> byte
     resp=Response(HTTP_201=UploadOut, HTTP_400=ErrorOut, HTTP_401=ErrorOut, HTTP_413=ErrorOut), tags=["uploads"]
 )
 def create_upload(form: UploadForm) -> tuple[UploadOut, int]:
-    """Upload an input image.
+    """Upload an input image (or, with ``kind=video``, a video for a video job).
 
     The image is decoded before it is stored: files that are not images, are damaged, or exceed
     the pixel or byte limits are refused with the reason.
     """
     settings = app_settings()
-    data = read_upload(form, settings)
+    file = upload_file(form)
+    data = read_capped(file, settings)
+    if form.kind == "video":
+        return create_video_upload(data, file.filename, settings), 201
     info = inspect_image(data, settings)
-    upload_id = new_id()
-    object_store.storage.put_bytes(upload_key(current_tenant_id(), upload_id), data, info.content_type)
-    return UploadOut(id=upload_id, width=info.width, height=info.height, bytes=len(data), format=info.format), 201
+    upload = store_upload(db.session, object_store.storage, current_tenant_id(), data, info.facts(), file.filename)
+    return UploadOut(id=upload.id, width=info.width, height=info.height, bytes=len(data), format=info.format), 201
+
+
+def create_video_upload(data: bytes, filename: str | None, settings: Settings) -> UploadOut:
+    """Store a video after probing it (``api/video_inputs.py``)."""
+    video = inspect_video(data, settings)
+    upload = store_upload(db.session, object_store.storage, current_tenant_id(), data, video.facts(), filename)
+    info = video.info
+    return UploadOut(
+        id=upload.id, width=info.width, height=info.height, bytes=len(data), format=video.format, frames=info.frames
+    )
 
 
 @bp.post("/presign")
@@ -105,13 +152,13 @@ def presign_upload(json: PresignIn) -> tuple[PresignOut, int]:
     The image is checked when a job names it, not at upload time.
     """
     upload_id = PRESIGNED_PREFIX + new_id()
-    key = upload_key(current_tenant_id(), upload_id)
-    storage = object_store.storage
-    url = storage.presigned_put_url(key, content_type=json.content_type)
+    tenant_id = current_tenant_id()
+    url = object_store.storage.presigned_put_url(upload_key(tenant_id, upload_id), content_type=json.content_type)
     if url is None:
         raise ConflictError(
             "presigned uploads need S3 storage and this farm stores files locally; POST the file to /v1/uploads"
         )
+    reserve_upload(db.session, tenant_id, upload_id, json.content_type)
     expires_in_s = app_settings().s3_presign_expiry_s
     headers = {"Content-Type": json.content_type} if json.content_type else {}
     return PresignOut(id=upload_id, url=url, headers=headers, expires_in_s=expires_in_s), 201

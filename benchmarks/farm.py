@@ -252,7 +252,7 @@ class Farm:
         self.client: Any = None
         self.database: Any = None
 
-    def start(self) -> None:
+    def start(self, worker: bool = True) -> None:
         from api.client import FarmClient
         from api.keys import create_api_key
         from api.stack import LocalStack
@@ -263,7 +263,7 @@ class Farm:
 
             storage_from_settings(self.settings).ensure_bucket()  # type: ignore[attr-defined]
         self.stack = LocalStack(self.settings, free_port(), env=self.setup.env)
-        self.stack.start(timeout_s=120)
+        self.stack.start(timeout_s=120, worker=worker)
         self.database = make_engine(self.settings.database_url)
         with make_session_factory(self.database)() as session:
             key = create_api_key(session, "bench")
@@ -437,7 +437,7 @@ def follow(
     trace.cycle = statistics.median(gaps) if gaps else None
     if download_to is not None and job["status"] == "succeeded":
         start = time.perf_counter()
-        client.download(job["id"], item_id, download_to)
+        client.download(item["download_url"], download_to)
         trace.download = time.perf_counter() - start
         trace.output_bytes = download_to.stat().st_size
     return trace

@@ -6,7 +6,7 @@ a second one; the tenant id in every key keeps tenants' objects apart.
 
 from __future__ import annotations
 
-OUTPUT_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "tiff": "tif"}
+OUTPUT_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "tiff": "tif", "mp4": "mp4"}
 
 
 def upload_key(tenant_id: str, upload_id: str) -> str:
@@ -21,5 +21,15 @@ def style_thumbnail_key(tenant_id: str, style_id: str) -> str:
     return f"styles/{tenant_id}/{style_id}/thumbnail.jpg"
 
 
+def style_network_key(tenant_id: str, style_id: str) -> str:
+    """A user network file (TorchScript or ONNX) of a network style."""
+    return f"styles/{tenant_id}/{style_id}/network"
+
+
 def output_key(tenant_id: str, job_id: str, position: int, item_id: str, output_format: str) -> str:
     return f"outputs/{tenant_id}/{job_id}/{position:04d}-{item_id}.{OUTPUT_EXTENSIONS[output_format]}"
+
+
+def video_segment_key(tenant_id: str, job_id: str, group_index: int, segment_index: int, item_id: str) -> str:
+    """A rendered video segment (lossless intermediate), read by the job's join item."""
+    return f"outputs/{tenant_id}/{job_id}/segments/{group_index:04d}-{segment_index:05d}-{item_id}.mkv"

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared.schemas.networks import NETWORK_FORMATS
+
 MB = 1024 * 1024
 
 
@@ -62,6 +64,18 @@ class Settings(BaseSettings):
     # Images up to this many pixels render in one pass (no tiles); bounds a worker's memory.
     single_pass_pixels: int = Field(default=2_000_000, ge=0, le=64_000_000)
 
+    # Security: per-API-key request rate (a burst, then rate_limit_per_s on average; 0 turns it
+    # off) and the most unfinished items a tenant may have waiting or running at once.
+    rate_limit_per_s: float = Field(default=500.0, ge=0)
+    rate_limit_burst: int = Field(default=1000, ge=1)
+    max_queued_items_per_tenant: int = Field(default=10_000, ge=1)
+    # How long an API process remembers a key it found valid: a revoked key, or one of a disabled
+    # tenant, is refused within this time (0: look every key up on every request).
+    api_key_cache_s: float = Field(default=2.0, ge=0, le=300)
+    # Load: threads per gunicorn worker of ``stylefarm up`` (gthread), so a request waiting on the
+    # database or Redis does not hold a whole worker process (benchmarks/load.py).
+    api_threads: int = Field(default=4, ge=1, le=64)
+
     # Workers.
     model_cache_dir: Path
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -70,6 +84,82 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(default=7200, ge=1)
     heartbeat_interval_s: float = Field(default=10.0, gt=0)
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)
+    # CPU threads torch uses in each worker process; 0 keeps torch's default (one per core). Set it to
+    # cores / processes when several workers share a machine: oversubscribed OpenMP threads spin-wait
+    # and were measured 10-20× slower here (2 cores, several processes).
+    torch_threads: int = Field(default=0, ge=0, le=1024)
+
+    # Optimization mode and style refinement (issue 7). VGG-19 weights are used only from this local
+    # file (torchvision's vgg19 state dict, never downloaded); without it the style predictor's
+    # smoothed features are the feature network.
+    vgg19_weights_path: Path | None = None
+    optimize_max_iterations: int = Field(default=500, ge=1, le=100_000)  # per render, refinement tiles apart
+    optimize_max_working_side: int = Field(default=1024, ge=32, le=8192)  # whole-image optimization size
+    refine_max_iterations: int = Field(default=200, ge=1, le=100_000)  # Adam steps refining a style vector
+
+    # Video: limits on a submitted clip, how it is cut into segments, and how it is stabilized and encoded.
+    max_video_seconds: float = Field(default=600.0, gt=0)
+    max_video_frames: int = Field(default=36_000, ge=1)
+    max_video_pixels: int = Field(default=3840 * 2160, ge=1)  # per frame; larger frames are refused
+    max_video_bytes: int = Field(default=2048 * MB, ge=1)  # uploads are also capped by max_upload_bytes
+    video_segment_frames: int = Field(default=48, ge=1)  # frames each segment item renders
+    video_overlap_frames: int = Field(default=8, ge=0)  # frames rendered before a segment to settle the blend
+    video_codec: str = "libx264"  # the joined output's encoder (PyAV/FFmpeg name); a default if not built in
+    video_crf: int = Field(default=18, ge=0, le=63)  # constant-rate-factor quality of the joined output
+    video_blend_strength: float = Field(default=0.7, ge=0.0, lt=1.0)  # weight of the flow-warped previous frame
+    video_flow_side: int = Field(default=640, ge=32, le=8192)  # long side at which the optical flow is computed
+    video_stats_samples: int = Field(default=8, ge=1, le=64)  # frames whose pooled norm statistics every frame uses
+
+    # Faults: how often a failed attempt is retried, and how long a call may wait on storage.
+    task_max_retries: int = Field(default=5, ge=0, le=100)  # Celery retries of a transient failure
+    task_retry_backoff_max_s: int = Field(default=300, ge=1)  # exponential backoff capped at this
+    s3_max_attempts: int = Field(default=3, ge=1, le=20)  # botocore's own attempts per S3 call
+    s3_connect_timeout_s: float = Field(default=5.0, gt=0)
+    s3_read_timeout_s: float = Field(default=60.0, gt=0)
+
+    # API polish: webhooks, priorities, result cache.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)  # one POST to a callback URL
+    webhook_max_retries: int = Field(default=8, ge=0, le=50)  # further attempts after the first, with backoff
+    webhook_retry_backoff_max_s: int = Field(default=600, ge=1)  # cap of the exponential backoff between attempts
+    # Loopback and private (RFC 1918, ULA) callback targets: off in production, on for a single-machine farm.
+    webhook_allow_private: bool = False
+    preview_side: int = Field(default=384, ge=16, le=4096)  # a preview job's output is at most this long a side
+    interactive_max_items: int = Field(default=4, ge=0)  # jobs of at most this many items skip the bulk queue
+    bulk_min_items: int = Field(default=50, ge=1)  # jobs of at least this many items go to the bulk queue
+    result_cache_enabled: bool = True  # reuse a stored output for the same input bytes, style and parameters
+    metrics_window_items: int = Field(default=10_000, ge=1)  # latest rendered items the /metrics histograms read
+
+    # CLI client (stylefarm submit): how a batch is cut into jobs and moved over the network.
+    cli_chunk_size: int = Field(default=100, ge=1, le=1000)  # inputs per job (JobCreate allows 1000)
+    cli_io_threads: int = Field(default=4, ge=1, le=32)  # parallel uploads and downloads
+
+    # Web page: a job's event stream (one stream holds one sync gunicorn worker, so it is bounded
+    # below gunicorn's 30 s timeout; clients reconnect).
+    job_events_max_s: float = Field(default=20.0, gt=0, le=3600)
+    job_events_poll_s: float = Field(default=0.5, gt=0, le=60)  # how often a stream re-reads the job
+    # A comment when nothing changed: also how soon a stream whose client left frees its worker.
+    job_events_heartbeat_s: float = Field(default=5.0, gt=0, le=600)
+
+    # Bring-your-own networks (issue 7): user TorchScript/ONNX files, checked at upload, run by workers.
+    max_network_bytes: int = Field(default=200 * MB, ge=1)  # one uploaded network file
+    network_formats: str = "torchscript,onnx"  # comma-separated formats the API accepts
+    network_cache_size: int = Field(default=4, ge=1, le=64)  # loaded networks kept per worker process
+    network_tile_overlap: int = Field(default=32, ge=0, le=1024)  # context px around each tile (unknown field)
+    network_size_multiple: int = Field(default=8, ge=1, le=256)  # inputs are mirror-padded to this multiple
+    network_probe_side: int = Field(default=64, ge=8, le=1024)  # side of the test image a new network must pass
+
+    @field_validator("network_formats")
+    @classmethod
+    def _check_network_formats(cls, value: str) -> str:
+        formats = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(formats) - set(NETWORK_FORMATS))
+        if unknown:
+            raise ValueError(f"unknown network formats {unknown}; known: {', '.join(NETWORK_FORMATS)}")
+        return ",".join(formats)
+
+    @property
+    def allowed_network_formats(self) -> tuple[str, ...]:
+        return tuple(part for part in self.network_formats.split(",") if part)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from api.app import create_app
 from api.extensions import db, dispose
 from api.keys import create_api_key
 from shared.db.migrate import upgrade_to_head
+from tests.conftest_farm import S3_CREDENTIALS
 
 REDIS_DB = 13  # the end-to-end farm test uses 11
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
@@ -57,6 +58,7 @@ def make_api_app(database_url: URL, tmp_path, redis_broker) -> Iterator[Callable
             "broker_url": REDIS_URL,
             "max_upload_bytes": MAX_UPLOAD_BYTES,
             "max_input_pixels": MAX_INPUT_PIXELS,
+            "api_key_cache_s": 0,  # a revoked key is refused at once (test_security.py covers the cache)
             "TESTING": True,
             **overrides,
         }
@@ -69,6 +71,17 @@ def make_api_app(database_url: URL, tmp_path, redis_broker) -> Iterator[Callable
     finally:
         for app in apps:
             dispose(app)
+
+
+def s3_overrides(bucket: str, endpoint: str) -> dict[str, str]:
+    """Settings that keep an app's files in ``bucket`` of the test S3 server at ``endpoint``."""
+    return {
+        "storage_backend": "s3",
+        "s3_bucket": bucket,
+        "s3_endpoint_url": endpoint,
+        "s3_access_key_id": S3_CREDENTIALS["access_key_id"],
+        "s3_secret_access_key": S3_CREDENTIALS["secret_access_key"],
+    }
 
 
 @pytest.fixture

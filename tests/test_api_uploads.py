@@ -9,8 +9,7 @@ import pytest
 
 from api.extensions import db, object_store
 from shared.db import JobItem, JobStatus
-from tests.conftest_api import MAX_UPLOAD_BYTES, image_bytes, issue_key, upload
-from tests.conftest_farm import S3_CREDENTIALS
+from tests.conftest_api import MAX_UPLOAD_BYTES, image_bytes, issue_key, s3_overrides, upload
 
 
 def test_an_image_upload_is_stored_and_described(api_app, api_client, auth_headers):
@@ -34,7 +33,7 @@ def test_a_file_that_is_not_an_image_is_400_with_the_reason(api_app, api_client,
     response = upload(api_client, auth_headers, b"%PDF-1.7 definitely not a picture", "doc.pdf")
     assert response.status_code == 400
     assert response.json["error"] == "bad_input"
-    assert "not a readable image" in response.json["message"]
+    assert "not an image: the file is application/pdf" in response.json["message"]  # from the bytes, not the name
     assert _stored_keys(api_app) == []
 
 
@@ -85,13 +84,7 @@ def test_presign_on_local_storage_is_409_with_a_way_out(api_client, auth_headers
 
 @pytest.fixture
 def s3_app(make_api_app, s3_storage, s3_endpoint):
-    return make_api_app(
-        storage_backend="s3",
-        s3_bucket=s3_storage.bucket,
-        s3_endpoint_url=s3_endpoint,
-        s3_access_key_id=S3_CREDENTIALS["access_key_id"],
-        s3_secret_access_key=S3_CREDENTIALS["secret_access_key"],
-    )
+    return make_api_app(**s3_overrides(s3_storage.bucket, s3_endpoint))
 
 
 def _put(url: str, data: bytes, headers: dict[str, str]) -> int:

@@ -1,16 +1,19 @@
 """The ``stylefarm`` client commands against a real farm on the embedded default.
 
 One farm (API under gunicorn, a Celery worker, SQLite, filesystem broker) serves the module;
-every command runs as a real process, as a script or a pipeline would run it.
+every command runs as a real process, as a script or a pipeline would run it. Inputs are small
+crops of real photos so renders stay quick. The farm runs with ``min_input_side`` 32 (so a
+working side of 20 px passes the request schema but fails its items at the worker).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -20,6 +23,7 @@ from tests.cli_process import run_stylefarm
 from tests.conftest_farm import free_port
 
 REPO = Path(__file__).resolve().parents[1]
+run = run_stylefarm
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +32,7 @@ def farm(tmp_path_factory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
     env = {
         "STYLEFARM_HOME": str(home),
         "STYLEFARM_MODEL_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "shared-model-cache"),
+        "STYLEFARM_MIN_INPUT_SIDE": "32",
     }
     stack = LocalStack(Settings(home=home, model_cache_dir=env["STYLEFARM_MODEL_CACHE_DIR"]), free_port(), env=env)
     try:
@@ -38,56 +43,185 @@ def farm(tmp_path_factory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
         stack.stop()
 
 
-run = run_stylefarm
+def small_photo(data_dir: Path, name: str, size: tuple[int, int], destination: Path) -> Path:
+    """A real photo shrunk to ``size`` (each test input gets its own size, so outputs can be told apart)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(data_dir / "photos" / name) as img:
+        img.convert("RGB").resize(size).save(destination)
+    return destination
 
 
-def test_submit_a_folder_in_two_styles_waits_and_downloads_named_outputs(farm, data_dir, tmp_path):
+def test_folder_in_two_styles_in_chunked_jobs_downloads_distinct_names_and_reports_json(farm, data_dir, tmp_path):
     _, env = farm
     catalogue = tmp_path / "catalogue"
-    catalogue.mkdir()
-    for name in ("chelsea_cat.png", "coffee_cup.png"):
-        shutil.copy(data_dir / "photos" / name, catalogue / name)
+    sizes = {"a.jpg": (96, 64), "a.png": (90, 60), "sub/a.png": (64, 80)}
+    small_photo(data_dir, "coffee_cup.png", sizes["a.jpg"], catalogue / "a.jpg")
+    small_photo(data_dir, "chelsea_cat.png", sizes["a.png"], catalogue / "a.png")
+    small_photo(data_dir, "golden_gate_bridge.jpg", sizes["sub/a.png"], catalogue / "sub" / "a.png")
+    (catalogue / "notes.txt").write_text("not a photo")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a__builtin-3.png").write_bytes(b"an earlier output")  # must survive the run
+
+    result = run(
+        "submit", str(catalogue), "--style", "builtin:3", "--style", "builtin:5", "--chunk-size", "2",
+        "--download", str(out), "--json", env=env,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 0 and report["skipped"] == [str(catalogue / "notes.txt")]
+    assert "skipped 1 file" in result.stderr
+    jobs = report["jobs"]
+    assert [len(job["items"]) for job in jobs] == [4, 2]  # 2 inputs × 2 styles, then 1 × 2
+    assert all(job["status"] == "succeeded" for job in jobs)
+    written = sorted(str(Path(p).relative_to(out)) for p in report["outputs"])
+    assert written == [
+        "a__builtin-3-2.png",
+        "a__builtin-3-3.png",
+        "a__builtin-5-2.png",
+        "a__builtin-5.png",
+        "sub/a__builtin-3.png",
+        "sub/a__builtin-5.png",
+    ]
+    assert (out / "a__builtin-3.png").read_bytes() == b"an earlier output"
+    for item in (item for job in jobs for item in job["items"]):
+        relative = str(Path(item["input_path"]).relative_to(catalogue))
+        assert Path(item["output_path"]).name.startswith(f"a__{item['style_label'].replace(':', '-')}")
+        with Image.open(item["output_path"]) as img:
+            assert img.format == "PNG" and img.size == sizes[relative], (relative, item["output_path"])
+
+
+def test_blend_with_inline_weights_shows_a_bar_per_job_and_prints_the_saved_file(farm, data_dir, tmp_path):
+    _, env = farm
+    photo = small_photo(data_dir, "tubingen_neckarfront.jpg", (80, 56), tmp_path / "neckar front.jpg")
     out = tmp_path / "out"
     result = run(
-        "submit", str(catalogue), "--style", "builtin:3", "--style", "builtin:5", "--format", "jpeg",
-        "--wait", "--download", str(out), "--json", env=env,
+        "submit", str(photo), "--style", "builtin:3:1", "--style", "builtin:5:3", "--blend", "--preview",
+        "--format", "webp", "--download", str(out), env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    job = json.loads(result.stdout)
-    assert job["status"] == "succeeded" and len(job["items"]) == 4
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [
-        "chelsea_cat_builtin-3.jpg",
-        "chelsea_cat_builtin-5.jpg",
-        "coffee_cup_builtin-3.jpg",
-        "coffee_cup_builtin-5.jpg",
-    ]
-    with Image.open(out / "coffee_cup_builtin-5.jpg") as img:
-        assert img.format == "JPEG" and img.size == (600, 400)
-    status = run("status", job["id"], "--json", env=env)
-    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "succeeded"
+    saved = out / "neckar-front__builtin-3+builtin-5.webp"
+    assert result.stdout.splitlines() == [str(saved)]
+    assert "100%" in result.stderr and "items 1/1, tiles 1/1, succeeded" in result.stderr  # the job's bar, full
+    with Image.open(saved) as img:
+        assert img.format == "WEBP" and img.size == (80, 56)
+    newest = json.loads(run("list", "--limit", "1", "--json", env=env).stdout)
+    assert len(newest) == 1 and newest[0]["status"] == "succeeded"
+    params = newest[0]["params"]
+    assert params["blend"] and params["preview"] and params["kind"] == "image"
+    assert [(s["style"], s["weight"]) for s in params["styles"]] == [("builtin:3", 1.0), ("builtin:5", 3.0)]
 
 
-def test_submit_without_wait_prints_the_job_id(farm, data_dir):
+def test_submit_without_wait_prints_the_job_id_and_status_shows_it(farm, data_dir, tmp_path):
     _, env = farm
-    result = run("submit", str(data_dir / "photos" / "chelsea_cat.png"), "--style", "builtin:1", env=env)
+    photo = small_photo(data_dir, "chelsea_cat.png", (72, 48), tmp_path / "cat.png")
+    result = run("submit", str(photo), "--style", "builtin:1", env=env)
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.strip()
-    status = run("status", job_id, env=env)
-    assert status.returncode == 0 and status.stdout.startswith(job_id)
+    waited = run("status", job_id, "--wait", env=env)
+    assert waited.returncode == 0 and waited.stdout.startswith(f"{job_id} succeeded: items 1/1")
+    assert "builtin:1" in waited.stdout and str(photo) not in waited.stdout  # the farm knows no local paths
 
 
-def test_unknown_style_exits_2_with_the_reason(farm, data_dir):
+def test_style_add_waits_until_ready_then_styles_and_list_show_what_exists(farm):
     _, env = farm
-    result = run("submit", str(data_dir / "photos" / "chelsea_cat.png"), "--style", "no-such-style", env=env)
-    assert result.returncode == 2
-    assert "no-such-style" in result.stderr and "Traceback" not in result.stderr
+    added = run(
+        "style", "add", "my-wave", str(REPO / "api" / "samples" / "great_wave.jpg"), "--wait", "--json", env=env
+    )
+    assert added.returncode == 0, added.stderr
+    style = json.loads(added.stdout)
+    assert style["name"] == "my-wave" and style["status"] == "ready" and not style["public"]
+
+    listed = json.loads(run("styles", "--json", env=env).stdout)
+    assert sum(s["kind"] == "builtin" and s["public"] for s in listed) == 26
+    assert [s["id"] for s in listed if s["name"] == "my-wave"] == [style["id"]]
+    table = run("styles", "-q", "wave", env=env)
+    assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:4] == ["my-wave", "vector", "ready", "yours"]
+
+    succeeded = json.loads(run("list", "--status", "succeeded", "--limit", "2", "--json", env=env).stdout)
+    assert 1 <= len(succeeded) <= 2 and {job["status"] for job in succeeded} == {"succeeded"}
+    assert json.loads(run("list", "--status", "paused", "--json", env=env).stdout) == []
 
 
-def test_wrong_key_exits_2_and_unreachable_farm_exits_3(farm, data_dir):
+def test_a_failed_job_exits_1_with_each_items_reason(farm, data_dir, tmp_path):
     _, env = farm
-    photo = str(data_dir / "photos" / "chelsea_cat.png")
+    photo = small_photo(data_dir, "coffee_cup.png", (60, 40), tmp_path / "cup.png")
+    result = run("submit", str(photo), "--style", "builtin:2", "--working-side", "20", "--wait", "--json", env=env)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 1 and report["jobs"][0]["status"] == "failed"
+    assert "working_side must be at least 32" in report["jobs"][0]["items"][0]["error"]
+    text = run("submit", str(photo), "--style", "builtin:2", "--working-side", "20", "--wait", env=env)
+    assert text.returncode == 1 and f"{photo} × builtin:2: " in text.stderr and "working_side" in text.stderr
+
+
+def test_a_canceled_job_exits_4_when_followed(farm, data_dir, tmp_path):
+    _, env = farm
+    photo = small_photo(data_dir, "bayou_cypress.jpg", (192, 128), tmp_path / "bayou.jpg")
+    styles = [arg for n in range(8, 24) for arg in ("--style", f"builtin:{n}")]  # 16 items, one worker
+    job_id = run("submit", str(photo), *styles, env=env).stdout.strip()
+    canceled = run("cancel", job_id, env=env)
+    assert canceled.returncode == 0 and canceled.stdout.startswith(job_id)
+    followed = run("status", job_id, "--wait", "--json", env=env)
+    assert followed.returncode == 4, followed.stdout
+    job = json.loads(followed.stdout)
+    print(f"canceled: {job['progress']['items_canceled']} of 16 items never ran or stopped")
+    assert job["status"] == "canceled" and job["progress"]["items_canceled"] > 0
+
+
+def test_refusals_exit_2_with_the_reason(farm, data_dir, tmp_path):
+    _, env = farm
+    photo = str(small_photo(data_dir, "chelsea_cat.png", (48, 32), tmp_path / "cat.png"))
+    unknown = run("submit", photo, "--style", "no-such-style", env=env)
+    assert unknown.returncode == 2
+    assert "no-such-style" in unknown.stderr and "Traceback" not in unknown.stderr
     assert run("submit", photo, "--style", "builtin:1", env={**env, "STYLEFARM_API_KEY": "nope"}).returncode == 2
+    missing_key = run("list", env={**env, "STYLEFARM_API_KEY": ""})
+    assert missing_key.returncode == 2 and "STYLEFARM_API_KEY" in missing_key.stderr
+    missing_url = run("list", env={**env, "STYLEFARM_API_URL": ""})
+    assert missing_url.returncode == 2 and "STYLEFARM_API_URL" in missing_url.stderr
+    unweighted = run("submit", photo, "--style", "builtin:1:2", "--style", "builtin:2", env=env)
+    assert unweighted.returncode == 2 and "--blend" in unweighted.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run("submit", str(empty), "--style", "builtin:1", env=env)
+    assert nothing.returncode == 2 and "no images or videos" in nothing.stderr
+
+
+def test_an_unreachable_farm_exits_3(farm, data_dir):
+    _, env = farm
     closed = {**env, "STYLEFARM_API_URL": f"http://127.0.0.1:{free_port()}"}
-    result = run("submit", photo, "--style", "builtin:1", env=closed)
+    result = run("submit", str(data_dir / "photos" / "chelsea_cat.png"), "--style", "builtin:1", env=closed)
     assert result.returncode == 3 and "cannot reach" in result.stderr
+    assert run("status", "some-job", env=closed).returncode == 3
+
+
+def test_a_video_in_a_folder_becomes_a_video_job_and_downloads_one_mp4(farm, tmp_path):
+    _, env = farm
+    clip = tmp_path / "clips" / "noise.mp4"
+    clip.parent.mkdir()
+    write_clip(clip, frames=6, size=(64, 48))
+    out = tmp_path / "out"
+    result = run("submit", str(clip.parent), "--style", "builtin:6", "--download", str(out), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    (job,) = json.loads(result.stdout)["jobs"]
+    assert job["kind"] == "video" and job["status"] == "succeeded"
+    assert {item["role"] for item in job["items"]} == {"segment", "join"}
+    assert sorted(p.name for p in out.iterdir()) == ["noise__builtin-6.mp4"]
+    with av.open(str(out / "noise__builtin-6.mp4")) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
+
+
+def write_clip(path: Path, frames: int, size: tuple[int, int]) -> None:
+    """A short H.264 clip of noise (the farm's video path is what is tested, not its looks)."""
+    width, height = size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(frames):
+            pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())

@@ -120,7 +120,7 @@ def test_multi_style_job_over_http_renders_outputs_equal_to_the_engine(farm, dat
     }
     for item in job["items"]:
         destination = stack.settings.home / "downloads" / f"{item['id']}.png"
-        client.download(job["id"], item["id"], destination)
+        client.download(item["download_url"], destination)
         with Image.open(io.BytesIO(destination.read_bytes())) as img:
             assert img.format == "PNG" and img.size == photo.size
             rendered = np.asarray(img.convert("RGB"))

@@ -26,7 +26,8 @@ from worker.sweeper import run_sweep_once
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory, postgres_session_url):
-    with open_farm(tmp_path_factory, postgres_session_url) as farm:
+    # Both tests render the same photo: without the result cache the second really renders.
+    with open_farm(tmp_path_factory, postgres_session_url, result_cache_enabled=False) as farm:
         yield farm
 
 

@@ -26,6 +26,7 @@ import pytest
 import redis
 from celery import Celery
 from PIL import Image
+from pydantic import SecretStr
 from sqlalchemy import URL, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,14 +34,15 @@ from shared.db import Job, JobItem, JobStatus, Tenant, new_id
 from shared.db.migrate import upgrade_to_head
 from shared.db.session import make_engine, make_session_factory
 from shared.keys import upload_key
-from shared.queue import enqueue_render, make_celery
+from shared.queue import WORKER_QUEUES, enqueue_render, make_celery
 from shared.schemas.jobs import JobCreate, StyleComponentRef, StyleRef
 from shared.settings import Settings
-from shared.storage import LocalStorage
+from shared.storage import Storage, storage_from_settings
 
 REPO = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("STYLEFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CLAIM_KEY = "stylefarm-test-claim"
+API_TESTS_REDIS_DB = 13  # tests/conftest_api.py uses (and flushes) this one without claiming it: never claim it
 BUILTIN_STYLE = 3
 
 
@@ -73,7 +75,7 @@ def try_claim_redis_db() -> int | None:
     Raises ``redis.ConnectionError`` when Redis is down. Shared with benchmarks/farm.py.
     """
     token = uuid.uuid4().hex
-    numbers = list(range(1, 16))
+    numbers = [number for number in range(1, 16) if number != API_TESTS_REDIS_DB]
     random.shuffle(numbers)
     for number in numbers:
         client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
@@ -102,6 +104,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """``STYLEFARM_*`` variables that make a child process read exactly ``settings``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STYLEFARM_")}
     for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()  # str() would give the masked "**********"
         if value is not None:
             env[f"STYLEFARM_{name.upper()}"] = str(value)
     return env
@@ -119,7 +123,7 @@ class WorkerProcess:
     def start(cls, name: str, env: dict[str, str], log_dir: Path) -> WorkerProcess:
         log_path = log_dir / f"{name}.log"
         command = [
-            sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "render,light",
+            sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", WORKER_QUEUES,
             "-c", "1", "--pool", "prefork", "-l", "info", "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
@@ -167,7 +171,7 @@ class Farm:
 
     settings: Settings
     sessions: sessionmaker[Session]
-    storage: LocalStorage
+    storage: Storage
     app: Celery
     tenant_id: str
     log_dir: Path
@@ -247,14 +251,20 @@ def farm_settings(tmp_path_factory: pytest.TempPathFactory, **values: Any) -> Se
         # One conversion of the ONNX weights for the whole test session.
         model_cache_dir=tmp_path_factory.getbasetemp() / "model-cache",
         device="cpu",
-        heartbeat_interval_s=1.0,
-        heartbeat_timeout_s=3.0,
-        task_soft_time_limit_s=60,
-        task_time_limit_s=90,
-        visibility_timeout_s=600,
-        # Images within the thumbnail render in one pass; a small thumbnail makes these
-        # sub-megapixel test photos tile, so cancel and kill land between tiles.
-        **{"thumbnail_side": 256, "single_pass_pixels": 0, **values},
+        **{
+            "heartbeat_interval_s": 1.0,
+            "heartbeat_timeout_s": 3.0,
+            "task_soft_time_limit_s": 60,
+            "task_time_limit_s": 90,
+            "visibility_timeout_s": 600,
+            # Images within the thumbnail render in one pass; a small thumbnail makes these
+            # sub-megapixel test photos tile, so cancel and kill land between tiles.
+            "thumbnail_side": 256,
+            "single_pass_pixels": 0,
+            # Test workers share two cores with pytest and each other: one torch thread each.
+            "torch_threads": 1,
+            **values,
+        },
     )
 
 
@@ -272,24 +282,30 @@ def farm_from_settings(settings: Settings) -> Iterator[Farm]:
     log_dir = settings.home / "logs"
     log_dir.mkdir()
     try:
-        yield Farm(settings, sessions, LocalStorage(settings.storage_root), app, tenant.id, log_dir)
+        yield Farm(settings, sessions, storage_from_settings(settings), app, tenant.id, log_dir)
     finally:
         app.close()
         database.dispose()
 
 
 @contextlib.contextmanager
-def open_farm(tmp_path_factory: pytest.TempPathFactory, postgres_session_url: URL) -> Iterator[Farm]:
-    """A farm on a fresh PostgreSQL schema and a claimed Redis database; both emptied after."""
+def open_farm(
+    tmp_path_factory: pytest.TempPathFactory, postgres_session_url: URL, broker_url: str | None = None, **values: Any
+) -> Iterator[Farm]:
+    """A farm on a fresh PostgreSQL schema and a claimed Redis database; both emptied after.
+
+    ``broker_url`` replaces the claimed Redis database (a Redis server of the test's own);
+    ``values`` are further settings.
+    """
     schema = f"w_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_libpq(postgres_session_url), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     url = postgres_session_url.update_query_dict({"options": f"-csearch_path={schema}"})
-    broker_url = f"{REDIS_URL}/{claim_redis_db()}"
+    broker_url = broker_url or f"{REDIS_URL}/{claim_redis_db()}"
     database_url = url.render_as_string(hide_password=False)
     try:
         with farm_from_settings(
-            farm_settings(tmp_path_factory, database_url=database_url, broker_url=broker_url)
+            farm_settings(tmp_path_factory, database_url=database_url, broker_url=broker_url, **values)
         ) as farm:
             yield farm
     finally:
@@ -298,3 +314,14 @@ def open_farm(tmp_path_factory: pytest.TempPathFactory, postgres_session_url: UR
         client.close()
         with psycopg.connect(_libpq(postgres_session_url), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextlib.contextmanager
+def running_worker(farm: Farm, name: str) -> Iterator[WorkerProcess]:
+    """A worker process of ``farm``, ready to consume, stopped after (for module-scoped fixtures)."""
+    worker = farm.start_worker(name)
+    print(f"\nworker {name} ready in {worker.wait_ready():.1f} s")
+    try:
+        yield worker
+    finally:
+        worker.stop()

@@ -1,4 +1,4 @@
-"""Entry point of ``celery -A worker.celery_app worker -Q render,light``.
+"""Entry point of ``celery -A worker.celery_app worker -Q interactive,render,bulk,light``.
 
 The one module that reads settings at import: Celery's ``-A`` loads a module and looks for a
 module-level ``app``. Everything else takes its settings from ``create_worker_app``'s argument.

@@ -7,7 +7,7 @@ stays ``pending`` until this runs, and ``ready`` or ``failed`` (with the message
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -35,9 +35,14 @@ def thumbnail_jpeg(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
 class StyleEmbedder:
     """Runs one attempt at embedding one style.
 
+    Subclasses prepare other kinds of style the same way (``kind``, ``_compute``): pending until
+    a worker has done it, then ``ready`` with the computed columns or ``failed`` with the message.
+
     Args:
         final_attempt: no Celery retry follows, so a transient error fails the style too.
     """
+
+    kind: ClassVar[StyleKind] = StyleKind.VECTOR
 
     def __init__(self, context: WorkerContext, style_id: str, *, final_attempt: bool = True) -> None:
         self.context = context
@@ -48,19 +53,23 @@ class StyleEmbedder:
         """Embed the style; returns its new status, or None when there was nothing to do."""
         with self.context.sessions() as session:
             style = session.get(Style, self.style_id)
-            if style is None or style.kind != StyleKind.VECTOR or style.status == StyleStatus.READY:
-                log.info("style %s needs no embedding", self.style_id)
+            if style is None or style.kind != self.kind or style.status == StyleStatus.READY:
+                log.info("style %s needs no %s preparation", self.style_id, self.kind)
                 return None
-            source_key, tenant_id = style.source_key, style.tenant_id
         try:
-            vector, thumbnail_key = self._embed(source_key, tenant_id)
+            values = self._compute(style)  # detached: its loaded columns stay readable
         except Exception as exc:
             if self.final_attempt or not is_transient(exc):
                 error = describe(exc, self.context.settings.task_soft_time_limit_s)
                 self._update(status=StyleStatus.FAILED, error=error)
             raise
-        self._update(status=StyleStatus.READY, vector=vector, thumbnail_key=thumbnail_key, error=None)
+        self._update(status=StyleStatus.READY, error=None, **values)
         return StyleStatus.READY
+
+    def _compute(self, style: Style) -> dict[str, Any]:
+        """The columns a ready style of this kind has (here: its vector and thumbnail)."""
+        vector, thumbnail_key = self._embed(style.source_key, style.tenant_id)
+        return {"vector": vector, "thumbnail_key": thumbnail_key}
 
     def _embed(self, source_key: str | None, tenant_id: str | None) -> tuple[list[float], str]:
         """Read the source image, compute its vector, and store its thumbnail."""

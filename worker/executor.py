@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Job, JobItem, JobStatus, utcnow
 from shared.keys import output_key
+from worker import result_cache
 from worker.context import WorkerContext
 from worker.encoding import encode_image
 from worker.engine.render import RenderCanceled
@@ -27,7 +28,9 @@ from worker.failures import describe, is_transient
 from worker.identity import current_worker_id, owner_is_gone
 from worker.job_params import job_request, render_options, style_spec
 from worker.job_state import failure_reasons, finish_item, lock_item_and_job, record_lost, refresh_job_status
+from worker.optimize_render import render_function
 from worker.progress import Heartbeat, ItemProgress, ItemReassigned
+from worker.shutdown import HandBack, hand_back_item, stop_check
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class RenderedOutput:
     output_format: str
     width: int
     height: int
+    cache_key: str | None = None
+    cached_from: str | None = None  # the item whose stored output was reused instead of rendering
 
 
 class ItemRenderer:
@@ -86,6 +91,9 @@ class ItemRenderer:
             return None
         except RenderCanceled:
             return self._finish(JobStatus.CANCELED, reason="cancel requested")
+        except HandBack:  # warm shutdown: queued again for another worker (worker/shutdown.py)
+            self._hand_back()
+            raise
         except Exception as exc:
             self._record_failure(exc)
             raise
@@ -136,18 +144,26 @@ class ItemRenderer:
         """Read the input, render it tile by tile, and write the output at its deterministic key."""
         ctx = self.context
         request = job_request(claimed.params)
-        style = style_spec(claimed.style_ref)
+        style = style_spec(claimed.style_ref, ctx.settings, ctx.storage)
         options = render_options(ctx.settings, request)
         photo = ctx.storage.get_bytes(claimed.input_key)
+        key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
+        cache_key = result_cache.cache_key(photo, asdict(claimed), options)
+        if ctx.settings.result_cache_enabled and (
+            found := result_cache.reuse_output(ctx, claimed.tenant_id, cache_key, claimed.item_id, key)
+        ):
+            return RenderedOutput(
+                key, found.size_bytes, found.output_format, found.width, found.height, cache_key, found.source_item_id
+            )
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
-        pixels = ctx.engine.render(
-            photo, style, options, progress=progress.report, should_cancel=progress.should_cancel
+        render = render_function(ctx, request, claimed.style_ref)  # method fast or optimize
+        pixels = render(
+            photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )
         data, content_type = encode_image(pixels, request.output_format, request.quality)
-        key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
         ctx.storage.put_bytes(key, data, content_type=content_type)  # a retry overwrites the same key
         height, width = pixels.shape[:2]
-        return RenderedOutput(key, len(data), request.output_format, width, height)
+        return RenderedOutput(key, len(data), request.output_format, width, height, cache_key)
 
     def _succeed(self, output: RenderedOutput, seconds: float) -> JobStatus | None:
         with self.sessions.begin() as session:
@@ -162,11 +178,17 @@ class ItemRenderer:
             item.output_format = output.output_format
             item.width, item.height = output.width, output.height
             item.tiles_done = item.tiles_total
-            finish_item(
-                session, item, job, JobStatus.SUCCEEDED, utcnow(), worker_id=self.worker_id, seconds=round(seconds, 3)
-            )
+            item.cache_key, item.cached = output.cache_key, output.cached_from is not None
+            # ``device`` and ``seconds`` of rendered items feed /metrics; a reused output names its source.
+            how = {"cached_from": output.cached_from} if item.cached else {"device": str(self.context.engine.device)}
+            how["seconds"] = round(seconds, 3)
+            finish_item(session, item, job, JobStatus.SUCCEEDED, utcnow(), worker_id=self.worker_id, **how)
+            self._after_success(session, item, job)
         log.info("item %s rendered in %.2f s: %s", self.item_id, seconds, output.key)
         return JobStatus.SUCCEEDED
+
+    def _after_success(self, session: Session, item: JobItem, job: Job) -> None:
+        """Hook for subclasses: more work decided in the transaction that records the success."""
 
     def _finish(self, status: JobStatus, error: str | None = None, **event: Any) -> JobStatus | None:
         """Put our running item in a final state (left alone when it moved on without us)."""
@@ -195,6 +217,11 @@ class ItemRenderer:
                 finish_item(session, item, job, JobStatus.FAILED, utcnow(), error=message, worker_id=self.worker_id)
         except SQLAlchemyError:  # the database may be what failed; the sweeper catches up later
             log.exception("could not record the failure of item %s (%s)", self.item_id, message)
+
+    def _hand_back(self) -> None:
+        with self._owned_item() as owned:
+            if owned is not None:
+                hand_back_item(owned[1], self.worker_id)
 
     @contextmanager
     def _owned_item(self) -> Iterator[tuple[Session, JobItem, Job] | None]:

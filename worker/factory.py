@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_failure, worker_process_init, worker_shutting_down
 
 from shared.queue import make_celery
 from shared.settings import Settings
+from worker import shutdown, time_limits
 from worker.context import configure_context, reset_context
 from worker.sweeper import sweep_schedule
 from worker.tasks import register_tasks
@@ -20,9 +21,13 @@ def create_worker_app(settings: Settings) -> Celery:
     app = make_celery(settings)
     app.conf.beat_schedule = sweep_schedule(settings)
     app.conf.beat_schedule_filename = str(settings.home / "celerybeat-schedule")
-    register_tasks(app)
+    register_tasks(app, settings)
     configure_context(settings)
     worker_process_init.connect(_reset_after_fork, weak=False, dispatch_uid="stylefarm.worker.reset_context")
+    # Faults: warm shutdown hands running items back; a hard time limit fails its item at once.
+    worker_process_init.connect(shutdown.install_child_handler, weak=False, dispatch_uid="stylefarm.worker.hand_back")
+    worker_shutting_down.connect(shutdown.signal_busy_children, weak=False, dispatch_uid="stylefarm.worker.shutdown")
+    task_failure.connect(time_limits.on_task_failure, weak=False, dispatch_uid="stylefarm.worker.hard_time_limit")
     return app
 
 

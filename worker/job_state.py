@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import Job, JobItem, JobStatus
+from shared.db import ItemRole, Job, JobItem, JobStatus
+from shared.webhook_events import record_job_event
+from worker.video_groups import end_join_with_segment
 
 # Attempts that ended without a result on some worker; their "error" entries are the reasons.
 UNFINISHED_ATTEMPT_EVENTS = ("lost", "retry")
@@ -41,6 +43,8 @@ def finish_item(
     item.finished_at = now
     item.error = error
     item.record_event(status.value, **({"error": error} if error else {}), **event)
+    if item.role == ItemRole.SEGMENT and status != JobStatus.SUCCEEDED:
+        end_join_with_segment(session, item, status, now)  # a video's join cannot run without it
     refresh_job_status(session, job, now)
 
 
@@ -89,6 +93,7 @@ def refresh_job_status(session: Session, job: Job, now: datetime) -> None:
         else:
             job.status = JobStatus.SUCCEEDED
         job.finished_at = job.finished_at or now
+        record_job_event(session, job)  # the webhook, sent once this transaction commits
     elif JobStatus.RUNNING in statuses and job.status != JobStatus.PAUSED:
         job.status = JobStatus.RUNNING
     if JobStatus.RUNNING in statuses and job.started_at is None:

@@ -21,7 +21,16 @@ from worker.engine.styles import StyleSpec, parse_style_name
 
 def engine_from_settings(settings: Settings, device: str | None = None) -> StyleEngine:
     """An engine on the configured (or given) device, caching converted weights under home."""
-    return StyleEngine(device or settings.device, cache_dir=settings.model_cache_dir)
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    return StyleEngine(
+        device or settings.device,
+        cache_dir=settings.model_cache_dir,
+        network_cache_size=settings.network_cache_size,
+        network_probe_side=settings.network_probe_side,
+    )
 
 
 def options_from_settings(settings: Settings, **overrides: object) -> RenderOptions:

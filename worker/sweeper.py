@@ -20,7 +20,9 @@ from shared.db import JobItem, JobStatus, utcnow
 from shared.db.session import make_engine, make_session_factory
 from shared.queue import LIGHT_QUEUE, SWEEP_LOST_ITEMS, enqueue_render, make_celery
 from shared.settings import Settings
+from shared.webhook_events import enqueue_stalled_deliveries, send_after_commit
 from worker.job_state import lock_item_and_job, record_lost
+from worker.video_groups import stalled_joins
 
 
 def sweep_lost_items(session: Session, now: datetime, heartbeat_timeout_s: float) -> list[str]:
@@ -54,11 +56,23 @@ def sweep_lost_items(session: Session, now: datetime, heartbeat_timeout_s: float
 
 
 def requeue_lost_items(sessions: sessionmaker[Session], app: Celery, heartbeat_timeout_s: float) -> list[str]:
-    """Sweep in one transaction, then send a render task for each requeued item (after commit)."""
+    """Sweep and send a render task for each requeued item, in one transaction.
+
+    Why send before the commit: if the broker is down, the send raises, the transaction rolls
+    back and the items stay ``running`` with stale heartbeats for the next sweep; committing
+    first would leave them ``queued`` with no message, lost. A worker that gets a message before
+    the commit waits on the row locks held here (and finds the item queued), or, if the commit
+    fails, takes the stale item over as it would any lost one.
+    """
+    send_after_commit(sessions, app)  # an item failed here may finish a job that has a webhook
     with sessions.begin() as session:
         requeued = sweep_lost_items(session, utcnow(), heartbeat_timeout_s)
-    for item_id in requeued:
-        enqueue_render(app, item_id)
+        for item_id in requeued:
+            enqueue_render(app, item_id)
+        for join in stalled_joins(session, utcnow(), heartbeat_timeout_s):
+            enqueue_render(app, join.id)
+            requeued.append(join.id)
+    enqueue_stalled_deliveries(sessions, app, utcnow())  # webhook tasks that were never sent
     return requeued
 
 

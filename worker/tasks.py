@@ -12,12 +12,25 @@ from typing import Any
 from celery import Celery, Task
 
 from shared.errors import StyleFarmError
-from shared.queue import EMBED_STYLE, RENDER_ITEM, SWEEP_LOST_ITEMS
-from worker import sweeper
+from shared.queue import (
+    EMBED_STYLE,
+    REFINE_STYLE,
+    RENDER_ITEM,
+    RENDER_SWATCH,
+    SWEEP_LOST_ITEMS,
+    VALIDATE_NETWORK,
+)
+from shared.settings import Settings
+from worker import style_swatches, sweeper
 from worker.context import get_context
 from worker.embedder import StyleEmbedder
-from worker.executor import ItemRenderer
 from worker.failures import TRANSIENT_ERRORS
+from worker.item_roles import item_executor
+from worker.network_validator import NetworkValidator
+from worker.outages import retrying_through_database_outages
+from worker.shutdown import handing_back
+from worker.style_refiner import StyleRefiner
+from worker.webhooks import register_webhook_task
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +53,31 @@ def _final_attempt(task: Task) -> bool:
 
 def render_item(task: Task, item_id: str) -> None:
     """Render one job item into storage and record the outcome on the item and its job."""
-    ItemRenderer(get_context(), item_id, final_attempt=_final_attempt(task)).run()
+    context = get_context()
+    # A warm shutdown requeues the message; a database outage never uses up the retries.
+    with handing_back(), retrying_through_database_outages(task, context.settings.task_retry_backoff_max_s):
+        item_executor(context, item_id, final_attempt=_final_attempt(task), app=task.app).run()
 
 
 def embed_style(task: Task, style_id: str) -> None:
     """Compute an uploaded style's vector and thumbnail."""
     StyleEmbedder(get_context(), style_id, final_attempt=_final_attempt(task)).run()
+
+
+def validate_network(task: Task, style_id: str) -> None:
+    """Load a user network style's file and try it on a probe image."""
+    NetworkValidator(get_context(), style_id, final_attempt=_final_attempt(task)).run()
+
+
+def render_builtin_swatch(task: Task, style_id: str) -> None:
+    """Render the thumbnail of a built-in style that has none (the sample photo in that style)."""
+    style_swatches.render_builtin_swatch(get_context(), style_id)
+
+
+def refine_style(task: Task, item_id: str) -> None:
+    """Refine a style's vector: the one item of a ``refine_style`` job (worker/style_refiner.py)."""
+    with handing_back():
+        StyleRefiner(get_context(), item_id, final_attempt=_final_attempt(task)).run()
 
 
 def sweep_lost_items(task: Task) -> None:
@@ -56,8 +88,22 @@ def sweep_lost_items(task: Task) -> None:
         log.warning("requeued %d lost items: %s", len(requeued), ", ".join(requeued))
 
 
-def register_tasks(app: Celery) -> None:
+def retry_options(settings: Settings) -> dict[str, Any]:
+    """``RETRYING`` with the configured number of retries and backoff cap."""
+    return {
+        **RETRYING,
+        "max_retries": settings.task_max_retries,
+        "retry_backoff_max": settings.task_retry_backoff_max_s,
+    }
+
+
+def register_tasks(app: Celery, settings: Settings | None = None) -> None:
     """Register the tasks on ``app`` under the names the API sends (``shared.queue``)."""
-    app.task(name=RENDER_ITEM, bind=True, shared=False, **RETRYING)(render_item)
-    app.task(name=EMBED_STYLE, bind=True, shared=False, **RETRYING)(embed_style)
+    retrying = RETRYING if settings is None else retry_options(settings)
+    app.task(name=RENDER_ITEM, bind=True, shared=False, **retrying)(render_item)
+    app.task(name=EMBED_STYLE, bind=True, shared=False, **retrying)(embed_style)
+    app.task(name=VALIDATE_NETWORK, bind=True, shared=False, **retrying)(validate_network)
+    app.task(name=RENDER_SWATCH, bind=True, shared=False, **retrying)(render_builtin_swatch)
+    app.task(name=REFINE_STYLE, bind=True, shared=False, **retrying)(refine_style)
     app.task(name=SWEEP_LOST_ITEMS, bind=True, shared=False)(sweep_lost_items)
+    register_webhook_task(app, settings)

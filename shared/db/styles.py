@@ -72,6 +72,8 @@ class Style(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     network_key: Mapped[str | None] = mapped_column(String(1024))  # kind "network": the model file
     network_format: Mapped[str | None] = mapped_column(String(16))  # "torchscript" or "onnx"
+    # kind "network": sha256, value range and tile overlap (shared.schemas.networks.NetworkOptions).
+    network_options: Mapped[dict[str, Any] | None]
     # Refined versions of a style point at the style they were refined from.
     version: Mapped[int] = mapped_column(default=1)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("styles.id", ondelete="SET NULL"))

@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.schemas.networks import NetworkRef
+from shared.schemas.optimize import MethodName, OptimizeParams
+from shared.webhook_targets import check_url_form
 
 JobKindName = Literal["image", "multi_style", "recolor", "video"]
 OutputFormat = Literal["png", "jpeg", "webp", "tiff"]
 ColorModeName = Literal["stylized", "preserve", "recolor"]
+CallbackUrl = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(check_url_form)]
 
 
 class StyleChoice(BaseModel):
@@ -38,7 +43,8 @@ class JobCreate(BaseModel):
 
     Items: ``image`` renders each input with the style (several styles are one blend);
     ``multi_style`` renders each input in each style separately (or one blend with ``blend``);
-    ``recolor`` is ``image`` with the recolor colour mode; ``video`` has its own issue.
+    ``recolor`` is ``image`` with the recolor colour mode; ``video`` renders each input video with
+    each style group into one MP4 (segment items rendered in parallel, then one join item).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,13 +61,17 @@ class JobCreate(BaseModel):
     working_side: int | None = Field(default=None, ge=16, le=65536)
     tile_size: int | None = Field(default=None, ge=64, le=8192)
     priority: int = Field(default=0, ge=-100, le=100)
+    preview: bool = Field(default=False, description="A quick low-resolution render, ahead of bulk work.")
+    callback_url: CallbackUrl | None = Field(
+        default=None, description="POSTed a signed event when the job finishes (see README, Webhooks)."
+    )
+    method: MethodName = Field(default="fast", description="fast network, or Gatys pixel optimization (image styles).")
+    optimize: OptimizeParams | None = None  # method optimize's options (defaults when omitted)
 
     @model_validator(mode="after")
     def _kind_rules(self) -> JobCreate:
         if self.kind == "recolor":
             self.color_mode = "recolor"
-        if self.kind == "video":
-            raise ValueError("video jobs are not available yet")
         return self
 
     def style_groups(self) -> list[list[StyleChoice]]:
@@ -72,12 +82,14 @@ class JobCreate(BaseModel):
 
 
 class StyleComponentRef(BaseModel):
-    """One resolved ingredient: a built-in index, or a stored 100-number vector."""
+    """One resolved ingredient: a built-in index, a stored 100-number vector, or a user network."""
 
     weight: float
     builtin: int | None = Field(default=None, ge=0, le=25)
     vector: list[float] | None = None
+    network: NetworkRef | None = None  # a user network style: never blended with others
     style_id: str | None = None
+    source_key: str | None = None  # the style image in storage (method optimize's Gram targets)
 
 
 class StyleRef(BaseModel):

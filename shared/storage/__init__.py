@@ -28,6 +28,9 @@ def storage_from_settings(settings: Settings) -> Storage:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
             presign_expiry_s=settings.s3_presign_expiry_s,
+            max_attempts=settings.s3_max_attempts,
+            connect_timeout_s=settings.s3_connect_timeout_s,
+            read_timeout_s=settings.s3_read_timeout_s,
         )
     return LocalStorage(settings.storage_root)
 

@@ -27,6 +27,9 @@ class S3Storage(Storage):
         endpoint_url: the server for S3-compatible stores; None means AWS. With an endpoint,
             path-style addressing is used (MinIO and most on-premise stores want it).
         presign_expiry_s: lifetime of presigned URLs when a call does not say.
+        max_attempts, connect_timeout_s, read_timeout_s: how long one call may try before it
+            raises ``StorageError`` (botocore's "standard" retry mode: a handful of attempts with
+            jittered exponential backoff); a worker's task retries then decide what happens next.
         client: an already built boto3 S3 client (the other connection arguments are then ignored).
     """
 
@@ -39,6 +42,9 @@ class S3Storage(Storage):
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         presign_expiry_s: int = 3600,
+        max_attempts: int = 3,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
         client: Any = None,
     ) -> None:
         self.bucket = bucket
@@ -53,9 +59,9 @@ class S3Storage(Storage):
             config=Config(
                 signature_version="s3v4",
                 s3={"addressing_style": "path" if endpoint_url else "auto"},
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=5,
-                read_timeout=60,
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                connect_timeout=connect_timeout_s,
+                read_timeout=read_timeout_s,
             ),
         )
 

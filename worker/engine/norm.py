@@ -32,8 +32,10 @@ class NormStatistics:
 class NormState:
     """Carries statistics through one forward pass: records them, or replays frozen ones."""
 
-    def __init__(self, frozen: NormStatistics | None = None) -> None:
+    def __init__(self, frozen: NormStatistics | None = None, pooled: bool = False) -> None:
         self.frozen = frozen
+        # Pooled: one mean and std over the whole batch (e.g. sampled frames of a clip), not per image.
+        self.dims = (0, 2, 3) if pooled else (2, 3)
         self.recorded = NormStatistics()
         self._next = 0
 
@@ -45,9 +47,9 @@ class NormState:
             return mean.to(x.dtype), rstd.to(x.dtype)
         # Moments in float32 even when the convolutions run in half precision.
         xf = x.float()
-        mean = q("moments/mean", xf.mean(dim=(2, 3), keepdim=True))
+        mean = q("moments/mean", xf.mean(dim=self.dims, keepdim=True))
         squared = q("moments/SquaredDifference", (xf - mean) ** 2)
-        var = q("moments/variance", squared.mean(dim=(2, 3), keepdim=True))
+        var = q("moments/variance", squared.mean(dim=self.dims, keepdim=True))
         rstd = q("batchnorm/Rsqrt", torch.rsqrt(q("batchnorm/add", var + eps)))
         self.recorded.layers.append((mean, rstd))
         return mean.to(x.dtype), rstd.to(x.dtype)

@@ -11,8 +11,9 @@ cancellation is checked between tile batches.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from PIL import Image
 from shared.errors import BadInputError, StyleFarmError
 from shared.images import ImageSource, load_image
 from worker.engine import arbitrary_net, color, multistyle_net
+from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.model_store import Networks
 from worker.engine.norm import NormState, NormStatistics
@@ -104,7 +106,18 @@ class _Pass:
     whole: torch.Tensor | None = None
 
 
-def _to_tensor(pixels: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+@dataclass(frozen=True)
+class ClipStyle:
+    """A style prepared once for every frame of a clip (``StyleEngine.clip_style``).
+
+    Why: per-frame instance norm re-normalizes each frame by its own statistics, which flickers;
+    frames rendered with one set of statistics pooled over the clip change only where the picture does.
+    """
+
+    passes: list[_Pass]
+
+
+def to_tensor(pixels: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """uint8 [N, H, W, 3] (or [H, W, 3]) → [N, 3, H, W] in 0–1."""
     if not pixels.flags.writeable or not pixels.flags.c_contiguous:
         pixels = np.array(pixels)  # PIL-backed arrays are read-only; torch wants to own a copy
@@ -121,21 +134,37 @@ def _pad_to_stride(pixels: np.ndarray, pad_y: int, pad_x: int) -> np.ndarray:
     return pixels
 
 
-def _fit(img: Image.Image, long_side: int) -> Image.Image:
+def fit_long_side(img: Image.Image, long_side: int) -> Image.Image:
     """Resize so the long side is ``long_side`` (Lanczos), keeping the aspect ratio."""
     scale = long_side / max(img.size)
     size = (max(STRIDE, round(img.width * scale)), max(STRIDE, round(img.height * scale)))
     return img if size == img.size else img.resize(size, Image.Resampling.LANCZOS)
 
 
+def load_photo(image: ImageSource, options: RenderOptions) -> Image.Image:
+    """The photo to stylize, checked against the limits and brought down to ``max_output_side``."""
+    photo_img = load_image(image, options.max_pixels, options.min_side)
+    if options.max_output_side and max(photo_img.size) > options.max_output_side:
+        photo_img = fit_long_side(photo_img, options.max_output_side)
+    return photo_img
+
+
 class StyleEngine:
     """Loads the three networks once per process and renders many images with them."""
 
-    def __init__(self, device: str = "auto", cache_dir: Path | None = None, half: bool | None = None) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        cache_dir: Path | None = None,
+        half: bool | None = None,
+        network_cache_size: int = 4,
+        network_probe_side: int = 64,
+    ) -> None:
         self.device = resolve_device(device)
         self.dtype = default_dtype(self.device, half)
         self.cache_dir = cache_dir
         self._networks: Networks | None = None
+        self.custom_networks = NetworkCache(self.device, network_cache_size, network_probe_side)  # user networks
 
     @property
     def networks(self) -> Networks:
@@ -157,7 +186,7 @@ class StyleEngine:
         img = img.crop((left, top, left + side, top + side)).resize(
             (PREDICTOR_SIDE, PREDICTOR_SIDE), Image.Resampling.LANCZOS
         )
-        vector = self.networks.predictor(_to_tensor(np.asarray(img), self.device, torch.float32))
+        vector = self.networks.predictor(to_tensor(np.asarray(img), self.device, torch.float32))
         return vector[0].float().cpu().numpy()
 
     def _target_vector(self, style: StyleSpec, thumbnail: Image.Image, strength: float) -> np.ndarray:
@@ -174,20 +203,39 @@ class StyleEngine:
     def _statistics(
         self, network: torch.nn.Module, params: list, thumbnail: np.ndarray
     ) -> tuple[NormStatistics, torch.Tensor]:
-        """Run the thumbnail once, recording every norm layer's statistics; also return the output."""
+        """Run the thumbnail once, recording every norm layer's statistics; also return the output.
+
+        A batch of thumbnails ([N, H, W, 3], a clip's sampled frames) gives statistics pooled over all.
+        """
+        if thumbnail.ndim == 4:
+            state = NormState(pooled=True)
+            padded = np.stack([_pad_to_stride(t, (-t.shape[0]) % STRIDE, (-t.shape[1]) % STRIDE) for t in thumbnail])
+            return state.recorded, network(to_tensor(padded, self.device, self.dtype), state=state, params=params)
         h, w = thumbnail.shape[:2]
         padded = _pad_to_stride(thumbnail, (-h) % STRIDE, (-w) % STRIDE)
         state = NormState()
-        output = network(_to_tensor(padded, self.device, self.dtype), state=state, params=params)
+        output = network(to_tensor(padded, self.device, self.dtype), state=state, params=params)
         return state.recorded, output
 
-    def _passes(self, style: StyleSpec, work: Image.Image, options: RenderOptions) -> list[_Pass]:
+    @staticmethod
+    def _thumbnail(work: Image.Image, options: RenderOptions) -> Image.Image:
+        small = max(work.size) <= options.thumbnail_side or work.width * work.height <= options.single_pass_pixels
+        return work if small else fit_long_side(work, options.thumbnail_side)
+
+    @staticmethod
+    def _working_images(image: ImageSource, options: RenderOptions) -> tuple[Image.Image, Image.Image]:
+        """The photo at its output size, and at the size the network works on."""
+        photo_img = load_photo(image, options)
+        return photo_img, fit_long_side(photo_img, options.working_side) if options.working_side else photo_img
+
+    def _passes(
+        self, style: StyleSpec, work: Image.Image, options: RenderOptions, samples: np.ndarray | None = None
+    ) -> list[_Pass]:
         nets = self.networks
         nets.arbitrary.emulate_int8 = options.emulate_int8
-        small = max(work.size) <= options.thumbnail_side or work.width * work.height <= options.single_pass_pixels
-        thumbnail = work if small else _fit(work, options.thumbnail_side)
-        thumb_pixels = np.asarray(thumbnail)
-        keep = thumbnail is work
+        thumbnail = self._thumbnail(work, options)
+        thumb_pixels = np.asarray(thumbnail) if samples is None else samples
+        keep = thumbnail is work and samples is None
         passes = []
         builtin = style.builtin_weights()
         share = style.builtin_share
@@ -226,7 +274,7 @@ class StyleEngine:
                 for t in batch
             ]
         )
-        content = _to_tensor(windows, self.device, self.dtype)
+        content = to_tensor(windows, self.device, self.dtype)
         if one_pass:  # the statistics pass already rendered the whole image
             outputs = [p.whole for p in passes if p.whole is not None]
         else:
@@ -241,6 +289,19 @@ class StyleEngine:
         return [pixels[i][t.crop] for i, t in enumerate(batch)]
 
     @torch.inference_mode()
+    def clip_style(self, frames: Sequence[ImageSource], style: StyleSpec, options: RenderOptions) -> ClipStyle:
+        """Prepare ``style`` for a clip: norm statistics pooled over ``frames`` (sampled from the clip).
+
+        Every frame rendered with the result is normalized alike, whichever worker renders it.
+        """
+        options.validate()
+        thumbnails = [self._thumbnail(self._working_images(f, options)[1], options) for f in frames]
+        if not thumbnails or len({t.size for t in thumbnails}) != 1:
+            raise BadInputError("a clip's sampled frames must be one or more images of one size")
+        samples = np.stack([np.asarray(t) for t in thumbnails])
+        return ClipStyle(self._passes(style, thumbnails[len(thumbnails) // 2], options, samples))
+
+    @torch.inference_mode()
     def render(
         self,
         image: ImageSource,
@@ -248,27 +309,32 @@ class StyleEngine:
         options: RenderOptions | None = None,
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        clip: ClipStyle | None = None,
     ) -> np.ndarray:
         """Stylize ``image`` with ``style``; returns the output as uint8 [H, W, 3].
 
+        ``clip`` (from ``clip_style``) replaces the image's own statistics with the clip's.
         Raises ``BadInputError``/``LimitExceededError`` for bad input and ``RenderCanceled``
         when ``should_cancel`` returns True between tile batches.
         """
         options = options or RenderOptions()
         options.validate()
-        photo_img = load_image(image, options.max_pixels, options.min_side)
-        if options.max_output_side and max(photo_img.size) > options.max_output_side:
-            photo_img = _fit(photo_img, options.max_output_side)
-        work_img = _fit(photo_img, options.working_side) if options.working_side else photo_img
-        passes = self._passes(style, work_img, options)
+        photo_img, work_img = self._working_images(image, options)
+        passes = [] if style.network else clip.passes if clip is not None else self._passes(style, work_img, options)
         work = np.asarray(work_img)
         del work_img
         height, width = work.shape[:2]
         # An image that is its own thumbnail (small, or within single_pass_pixels) was rendered
         # whole by the statistics pass; that output equals any tiling of it, so it is one tile.
         one_pass = all(p.whole is not None for p in passes)
-        tile_size = max(width, height) if one_pass else options.tile_size
+        whole = one_pass or (clip is not None and width * height <= options.single_pass_pixels)
+        tile_size = max(width, height) if whole else options.tile_size
         tiles = plan_tiles(width, height, tile_size, max(options.overlap, RECEPTIVE_RADIUS), STRIDE)
+        render_batch = partial(self._render_batch, work, passes=passes, one_pass=one_pass)
+        if style.network is not None:  # a user network: plain overlapping tiles (custom_net.py)
+            tiles, render_batch = self.custom_networks.plan(
+                style.network, work, options.tile_size, options.single_pass_pixels, options.strength
+            )
         batch_size = options.batch_size or (8 if self.device.type == "cuda" else 1)
         same_size = work.shape[:2] == (photo_img.height, photo_img.width)
         output = np.empty((height, width, 3), dtype=np.uint8)
@@ -276,7 +342,7 @@ class StyleEngine:
         for batch in self._batches(tiles, batch_size):
             if should_cancel is not None and should_cancel():
                 raise RenderCanceled("render canceled")
-            for tile, pixels in zip(batch, self._render_batch(work, batch, passes, one_pass), strict=True):
+            for tile, pixels in zip(batch, render_batch(batch), strict=True):
                 rows = slice(tile.output_y0, tile.output_y1)
                 cols = slice(tile.output_x0, tile.output_x1)
                 if same_size:

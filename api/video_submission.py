@@ -1,0 +1,48 @@
+"""The items of a video job: per input video and style group, segment items and one join item.
+
+Why planned at submission: every segment item knows its frame range before any worker starts, so
+segments render on any number of workers at once, and the join item (sent by the worker whose
+segment completes the group, see ``worker/video_groups.py``) knows which segments to concatenate.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from api.upload_records import tenant_uploads
+from shared.db import ItemRole, JobItem
+from shared.errors import BadInputError
+from shared.schemas.jobs import StyleRef
+from shared.settings import Settings
+from shared.video_segments import plan_segments
+
+
+def video_job_items(
+    session: Session, settings: Settings, tenant_id: str, job_id: str, upload_ids: list[str], style_refs: list[StyleRef]
+) -> list[JobItem]:
+    """Segment and join items for every (input video, style group); 400 if an input is not a video."""
+    items: list[JobItem] = []
+    group = 0
+    for upload in tenant_uploads(session, tenant_id, upload_ids):
+        if upload.media != "video" or not upload.frames:
+            raise BadInputError(
+                f"input {upload.id!r} is not a video; upload videos with kind=video", details={"input": upload.id}
+            )
+        segments = plan_segments(upload.frames, settings.video_segment_frames, settings.video_overlap_frames)
+        for ref in style_refs:
+            style_ref = ref.model_dump(mode="json")
+            common = {"job_id": job_id, "input_key": upload.storage_key, "style_ref": style_ref, "group_index": group}
+            for segment in segments:
+                total = segment.stop - segment.first_rendered
+                items.append(
+                    JobItem(
+                        position=len(items),
+                        role=ItemRole.SEGMENT,
+                        segment=segment.to_json(),
+                        tiles_total=total,
+                        **common,
+                    )
+                )
+            items.append(JobItem(position=len(items), role=ItemRole.JOIN, tiles_total=upload.frames, **common))
+            group += 1
+    return items

@@ -1,0 +1,1 @@
+"""Optimization-based style transfer (Gatys et al. 2016) and the feature networks it needs."""
