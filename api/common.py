@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from flask import Response, redirect, send_file
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from api.schemas import Page
 from shared.db import Job, JobItem, Style
@@ -33,6 +33,9 @@ CONTENT_TYPES = {
     "webp": "image/webp",
     "tiff": "image/tiff",
     "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
 }
 
 
@@ -74,6 +77,22 @@ def tenant_job(session: Session, tenant_id: str, job_id: str, *, for_update: boo
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
     return job
+
+
+def tenant_job_with_items(session: Session, tenant_id: str, job_id: str) -> tuple[Job, list[JobItem]]:
+    """The tenant's job and its items in one round trip, items' history left unread.
+
+    Why: a job's status is what clients poll; two queries and a JSON history per item doubled its cost.
+    """
+    stmt = (
+        select(Job)
+        .where(Job.id == job_id, Job.tenant_id == tenant_id)
+        .options(joinedload(Job.items).defer(JobItem.history))
+    )
+    job = session.scalars(stmt).unique().first() if is_valid_id(job_id) else None
+    if job is None:
+        raise NotFoundError(f"job {job_id} not found")
+    return job, list(job.items)
 
 
 def job_items(session: Session, job_id: str, *, for_update: bool = False) -> list[JobItem]:

@@ -26,6 +26,7 @@ from shared.schemas.jobs import JobCreate
 from shared.schemas.optimize import check_optimize_request
 from shared.settings import Settings
 from shared.storage import Storage
+from shared.video_output import requested_output
 from shared.webhook_targets import check_webhook_target
 
 
@@ -103,6 +104,7 @@ def submit_job(
         for position, (input_key, ref) in enumerate((input_key, ref) for input_key in input_keys for ref in style_refs)
     ]
     if request.kind == "video":  # segments and a join per output instead (api/video_submission.py)
+        requested_output(settings, request)  # 400 for a container or codec this FFmpeg cannot write
         items = video_job_items(session, settings, tenant_id, job.id, request.inputs, style_refs)
     reserve_queue_room(session, settings, tenant_id, len(items))  # 429 when the tenant's queue is full
     session.add_all(items)

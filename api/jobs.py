@@ -12,10 +12,10 @@ from api.common import (
     CONTENT_TYPES,
     QueueUnavailableError,
     broker_errors,
-    job_items,
     paginate,
     send_stored_object,
     tenant_job,
+    tenant_job_with_items,
 )
 from api.extensions import app_settings, db, object_store, task_queue
 from api.job_control import cancel_job, pause_job, resume_job
@@ -97,9 +97,7 @@ def list_jobs(query: JobListQuery) -> JobList:
 @spec.validate(resp=Responses(HTTP_200=JobOut, **_MISSING), tags=["jobs"])
 def get_job(job_id: str) -> JobOut:
     """A job's status and progress (items and tiles), with each item's result once it has one."""
-    session = db.session
-    job = tenant_job(session, current_tenant_id(), job_id)
-    return job_out(job, job_items(session, job.id))
+    return job_out(*tenant_job_with_items(db.session, current_tenant_id(), job_id))
 
 
 @bp.post("/<job_id>/cancel")

@@ -64,7 +64,7 @@ class LocalStack:
             )  # fmt: skip
         self._spawn(
             "api",
-            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+            [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.settings.api_workers),
              "--threads", str(self.settings.api_threads), "api.wsgi:app"],
         )  # fmt: skip
         deadline = time.monotonic() + timeout_s

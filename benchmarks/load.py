@@ -193,6 +193,7 @@ def run(args: argparse.Namespace) -> tuple[Samples, Samples, Samples]:
         redis_setup(Path(work), Path(work) / "models", "local") as setup,
     ):
         setup.env["STYLEFARM_API_THREADS"] = str(args.api_threads)
+        setup.env["STYLEFARM_API_WORKERS"] = str(args.api_workers)
         if args.gunicorn_args:
             setup.env["GUNICORN_CMD_ARGS"] = args.gunicorn_args
         farm = Farm(setup)
@@ -239,6 +240,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status-threads", type=int, default=16)
     parser.add_argument("--submit-threads", type=int, default=4)
     parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=Settings.model_fields["api_workers"].default,
+        help="gunicorn worker processes (the api_workers setting)",
+    )
+    parser.add_argument(
         "--api-threads",
         type=int,
         default=Settings.model_fields["api_threads"].default,
@@ -254,13 +261,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# API load test, {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}: {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")  # fmt: skip
     worker_class = "sync" if args.api_threads == 1 else f"gthread, --threads {args.api_threads}"
-    print(f"# PostgreSQL + Redis + local storage; API: gunicorn --workers 2 ({worker_class})"
+    print(f"# PostgreSQL + Redis + local storage; API: gunicorn --workers {args.api_workers} ({worker_class})"
           + (f" {args.gunicorn_args}" if args.gunicorn_args else "") + "; no render worker")  # fmt: skip
     print(f"# {args.status_threads} status and {args.submit_threads} submit client threads on the same machine, "
           f"{args.duration_s:g} s (baseline {args.baseline_s:g} s); p99/base = p99 over /healthz's p99")  # fmt: skip
     print(f"# load average before the run: {load_before:.1f} (1 min) on {os.cpu_count()} CPUs\n")
     headers = ["request", "target/s", "achieved/s", "requests", "errors", "p50 ms", "p99 ms", "max ms", "p99/base"]
-    print(table(headers, [baseline.row(None), status.row(baseline), submit.row(baseline)]))
+    phases = [status, submit] if submit.count else [status]  # --submit-rate 0: status reads alone
+    print(table(headers, [baseline.row(None), *(phase.row(baseline) for phase in phases)]))
     errors = baseline.errors + status.errors + submit.errors
     if errors:
         print("\nerrors:", ", ".join(f"{reason} × {n}" for reason, n in errors.most_common()))

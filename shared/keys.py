@@ -6,7 +6,16 @@ a second one; the tenant id in every key keeps tenants' objects apart.
 
 from __future__ import annotations
 
-OUTPUT_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "tiff": "tif", "mp4": "mp4"}
+OUTPUT_EXTENSIONS = {
+    "png": "png",
+    "jpeg": "jpg",
+    "webp": "webp",
+    "tiff": "tif",
+    "mp4": "mp4",
+    "mov": "mov",
+    "mkv": "mkv",
+    "webm": "webm",
+}
 
 
 def upload_key(tenant_id: str, upload_id: str) -> str:

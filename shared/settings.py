@@ -74,7 +74,11 @@ class Settings(BaseSettings):
     api_key_cache_s: float = Field(default=2.0, ge=0, le=300)
     # Load: threads per gunicorn worker of ``stylefarm up`` (gthread), so a request waiting on the
     # database or Redis does not hold a whole worker process (benchmarks/load.py).
-    api_threads: int = Field(default=4, ge=1, le=64)
+    api_threads: int = Field(default=2, ge=1, le=64)
+    # Gunicorn worker processes of ``stylefarm up``. Threads of one process share its GIL, so a CPU-bound
+    # request (an upload being checked) delays the status reads on its sibling threads; more processes
+    # keep polls fast under mixed load (benchmarks/load.py).
+    api_workers: int = Field(default=4, ge=1, le=256)
 
     # Workers.
     model_cache_dir: Path
@@ -104,7 +108,8 @@ class Settings(BaseSettings):
     max_video_bytes: int = Field(default=2048 * MB, ge=1)  # uploads are also capped by max_upload_bytes
     video_segment_frames: int = Field(default=48, ge=1)  # frames each segment item renders
     video_overlap_frames: int = Field(default=8, ge=0)  # frames rendered before a segment to settle the blend
-    video_codec: str = "libx264"  # the joined output's encoder (PyAV/FFmpeg name); a default if not built in
+    video_container: Literal["mp4", "mov", "mkv", "webm"] = "mp4"  # the joined output's container (job option too)
+    video_codec: str | None = None  # its encoder (FFmpeg name); None: libx264 (libvpx-vp9 for webm)
     video_crf: int = Field(default=18, ge=0, le=63)  # constant-rate-factor quality of the joined output
     video_blend_strength: float = Field(default=0.7, ge=0.0, lt=1.0)  # weight of the flow-warped previous frame
     video_flow_side: int = Field(default=640, ge=32, le=8192)  # long side at which the optical flow is computed

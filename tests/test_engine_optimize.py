@@ -78,7 +78,9 @@ def test_the_embedding_term_moves_the_predictor_vector_towards_the_painting(opti
     grams = optimizer.style_targets([(1.0, painting)], 10**8)(64)
     distances = {}
     for weight in (0.0, 10.0):
-        options = OptimizeOptions(iterations=4, scales=1, init="content", embedding_weight=weight)
+        options = OptimizeOptions(
+            optimizer="adam", iterations=4, scales=1, init="content", embedding_weight=weight, learning_rate=0.03
+        )
         result = GatysOptimizer(optimizer.features, options, embedding).optimize(content, content, grams, 4, Counter(4))
         with torch.no_grad():
             distances[weight] = float(embedding(result))

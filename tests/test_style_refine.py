@@ -20,6 +20,7 @@ from tests.conftest_api import queued_tasks, upload
 from tests.worker_farm import png_bytes
 from worker.context import WorkerContext
 from worker.engine.refine import (
+    CROP_ZOOMS,
     RefineOptions,
     content_crops,
     refine_style_vector,
@@ -66,6 +67,9 @@ def test_content_crops_vary_zoom_and_position(data_dir):
     crops = content_crops([data_dir / "photos" / "chelsea_cat.png"], 6, 64, 10**8)
     assert len(crops) == 6 and all(c.shape == (64, 64, 3) for c in crops)
     assert len({c.tobytes() for c in crops}) == 6  # no two alike
+    square = np.asarray(Image.open(data_dir / "photos" / "chelsea_cat.png").convert("RGB").resize((64, 64)))
+    # A square photo fitted to the crop side has one crop at zoom 1; the other zooms have 5 positions each.
+    assert len(content_crops([square], 16, 64, 10**8)) == 1 + 5 * (len(CROP_ZOOMS) - 1)
 
 
 def test_refine_endpoint_makes_a_pending_version_and_a_worker_makes_it_ready(

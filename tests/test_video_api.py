@@ -81,3 +81,27 @@ def test_a_video_job_naming_an_image_is_refused(api_client, auth_headers):
     )
     assert response.status_code == 400
     assert "is not a video" in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"video_codec": "nosuchcodec"}, "unknown or has no encoder"),
+        ({"video_container": "webm", "video_codec": "libx264"}, "cannot be written into a webm file"),
+    ],
+    ids=["unknown codec", "codec the container refuses"],
+)
+def test_a_video_job_asking_for_an_unwritable_output_is_refused(api_client, auth_headers, options, words):
+    video_id = upload_video(api_client, auth_headers, CLIP.read_bytes()).json["id"]
+    body = {"kind": "video", "inputs": [video_id], "styles": [{"style": "builtin:3"}], **options}
+    response = api_client.post("/v1/jobs", json=body, headers=auth_headers)
+    assert response.status_code == 400, response.json
+    assert words in response.json["message"]
+
+
+def test_a_video_job_may_ask_for_a_webm_output(api_client, auth_headers):
+    video_id = upload_video(api_client, auth_headers, CLIP.read_bytes()).json["id"]
+    body = {"kind": "video", "inputs": [video_id], "styles": [{"style": "builtin:3"}], "video_container": "webm"}
+    response = api_client.post("/v1/jobs", json=body, headers=auth_headers)
+    assert response.status_code == 201, response.json
+    assert response.json["params"]["video_container"] == "webm"  # what the join worker will read

@@ -87,11 +87,13 @@ def test_two_workers_render_the_segments_and_the_join_matches_a_one_segment_rend
     assert (result.frames, result.fps, result.duration_s) == (source.frames, source.fps, source.duration_s)
     assert result.audio_codec == source.audio_codec
     assert (result.width, result.height) == (128, 72)
+    audio = [(entry["mode"], entry["codec"]) for entry in join.history if entry["event"] == "audio"]
+    assert audio == [("copied", "mp3")]  # MP3 goes into MP4 as it is, and the join's history says so
 
     # The same clip in one segment, in this process, with the farm's settings.
     job_params = job_request(farm.job_of(join_id).params)
     options = render_options(farm.settings, job_params)
-    plan = plan_from_settings(farm.settings, options)
+    plan = plan_from_settings(farm.settings, options, job_params)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -12,13 +12,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 
 from shared.errors import BadInputError, LimitExceededError
 from shared.video_probe import VideoLimits, check_video_limits, probe_video
 from shared.video_segments import Segment, plan_segments, sample_indices
 from tests.onnx_reference import psnr
-from tests.video_clips import FIXTURES, sine_tone_m4a
+from tests.video_clips import FIXTURES, sine_tone_m4a, video_engine  # noqa: F401 (a fixture)
 from worker.engine.render import RenderCanceled, RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
 from worker.video.clip_stats import clip_style
@@ -29,15 +28,6 @@ from worker.video.segment_render import render_segment
 CLIPS = ["cockatoo_24f.mp4", "parking_lot_24f.mp4"]
 STYLE = StyleSpec((StyleComponent(1.0, builtin=3),))
 MIN_PSNR_DB = 35.0
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[StyleEngine]:
-    """One engine on one thread: on tiny frames, torch's thread hand-offs cost more than the convolutions."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield StyleEngine("cpu")
-    torch.set_num_threads(threads)
 
 
 def decoded(path: Path) -> list[np.ndarray]:

@@ -72,7 +72,7 @@ class SegmentRenderer(ItemRenderer):
         request = job_request(claimed.params)
         style = style_spec(claimed.style_ref, ctx.settings, ctx.storage)
         options = render_options(ctx.settings, request)
-        plan = plan_from_settings(ctx.settings, options)
+        plan = plan_from_settings(ctx.settings, options, request)
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
         key = video_segment_key(claimed.tenant_id, claimed.job_id, group_index, segment.index, claimed.item_id)
         with tempfile.TemporaryDirectory(prefix="stylefarm-segment-") as scratch:

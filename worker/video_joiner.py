@@ -11,7 +11,9 @@ import logging
 import tempfile
 from pathlib import Path
 
-from shared.db import ItemRole, JobItem
+from sqlalchemy.orm import Session
+
+from shared.db import ItemRole, Job, JobItem
 from shared.errors import BadInputError
 from shared.keys import output_key
 from worker.engine.render import RenderCanceled
@@ -20,17 +22,19 @@ from worker.job_params import job_request, render_options
 from worker.progress import ItemProgress
 from worker.shutdown import stop_check
 from worker.video.files import fetch
-from worker.video.join import join_segments
+from worker.video.join import JoinResult, join_segments
 from worker.video.pipeline import plan_from_settings
 from worker.video_groups import group_items, segments_done
 
 log = logging.getLogger(__name__)
 
-VIDEO_FORMAT = "mp4"
+AUDIO_EVENT = "audio"  # history event: the input's sound copied or re-encoded, and with which codecs
 
 
 class VideoJoiner(ItemRenderer):
     """One attempt at one join item."""
+
+    _joined: JoinResult | None = None  # set by the render, recorded in the item's history at success
 
     def _claim(self) -> ClaimedItem | None:
         with self.sessions() as session:
@@ -52,7 +56,9 @@ class VideoJoiner(ItemRenderer):
 
     def _render_and_store(self, claimed: ClaimedItem) -> RenderedOutput:
         ctx = self.context
-        plan = plan_from_settings(ctx.settings, render_options(ctx.settings, job_request(claimed.params)))
+        request = job_request(claimed.params)
+        plan = plan_from_settings(ctx.settings, render_options(ctx.settings, request), request)
+        video_output = plan.output()
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
         cancel = stop_check(progress.should_cancel)
 
@@ -61,7 +67,8 @@ class VideoJoiner(ItemRenderer):
                 raise RenderCanceled("render canceled")
             progress.report(done, total)
 
-        key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, VIDEO_FORMAT)
+        extension = video_output.container
+        key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, extension)
         with tempfile.TemporaryDirectory(prefix="stylefarm-join-") as scratch:
             folder = Path(scratch)
             source = fetch(ctx.storage, claimed.input_key, folder / "input")
@@ -69,10 +76,13 @@ class VideoJoiner(ItemRenderer):
                 fetch(ctx.storage, segment_key, folder / f"segment-{index:05d}.mkv")
                 for index, segment_key in enumerate(self._segment_keys(claimed))
             ]
-            output = folder / f"output.{VIDEO_FORMAT}"
-            result = join_segments(
-                source, segments, output, codec=plan.codec, crf=plan.crf, container_format=VIDEO_FORMAT, progress=report
-            )
-            ctx.storage.put_file(key, output, content_type="video/mp4")  # a retry overwrites it
+            output = folder / f"output.{extension}"
+            self._joined = join_segments(source, segments, output, video_output=video_output, progress=report)
+            ctx.storage.put_file(key, output, content_type=video_output.content_type)  # a retry overwrites it
             size_bytes = output.stat().st_size
-        return RenderedOutput(key, size_bytes, VIDEO_FORMAT, result.width, result.height)
+        return RenderedOutput(key, size_bytes, extension, self._joined.width, self._joined.height)
+
+    def _after_success(self, session: Session, item: JobItem, job: Job) -> None:
+        audio = self._joined.audio if self._joined is not None else None
+        if audio is not None:
+            item.record_event(AUDIO_EVENT, mode=audio.mode, source_codec=audio.source_codec, codec=audio.codec)

@@ -67,6 +67,9 @@ class JobCreate(BaseModel):
     )
     method: MethodName = Field(default="fast", description="fast network, or Gatys pixel optimization (image styles).")
     optimize: OptimizeParams | None = None  # method optimize's options (defaults when omitted)
+    video_container: Literal["mp4", "mov", "mkv", "webm"] | None = None  # video jobs; None: the farm's setting
+    video_codec: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")
+    video_crf: int | None = Field(default=None, ge=0, le=63)  # the video encoder's constant quality
 
     @model_validator(mode="after")
     def _kind_rules(self) -> JobCreate:

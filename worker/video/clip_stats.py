@@ -3,6 +3,8 @@
 Why sampled frames of the whole clip: every segment worker must normalize with the same numbers
 (or the joins would show), so the samples depend only on the clip, never on the segment; and
 pooling over frames spread in time keeps a scene change or a dark frame from setting the look.
+The samples are read with seeks (``read_frames``: one decoding pass per clean key frame before a
+sample), so each segment worker pays for a few short passes, not a decode of the whole clip.
 """
 
 from __future__ import annotations

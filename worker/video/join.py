@@ -4,7 +4,8 @@ Why re-encode here and not per segment: segments are lossless intermediates, so 
 encode happens once, with one rate control, and segment borders cannot show as encoder restarts.
 Each output frame takes the presentation timestamp and duration of the input frame it came from
 (read from the input's packets, not decoded), so frame count, frame rate and duration match the
-input exactly. The audio stream is copied packet by packet (no re-encoding), interleaved by time.
+input exactly. The audio stream is copied packet by packet where the output container takes its
+codec, else re-encoded once (``worker/video/audio.py``); either way interleaved by time.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import av
 import numpy as np
 
 from shared.errors import BadInputError
+from shared.video_output import VideoOutput, resolve_output
+from worker.video.audio import AudioTrack, add_audio_track, audio_packets
 from worker.video.frames import FrameTimes, frame_times
-
-DEFAULT_CODECS = ("libx264", "libopenh264", "mpeg4")  # first one this PyAV build can encode
-CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,11 @@ class JoinResult:
     frames: int
     width: int
     height: int
-    has_audio: bool
+    audio: AudioTrack | None  # how the input's sound was carried over (None: the input has none)
 
-
-def pick_codec(wanted: str | None) -> str:
-    """``wanted`` if this FFmpeg build encodes it, else the first available default."""
-    available = av.codecs_available
-    for name in ([wanted] if wanted else []) + list(DEFAULT_CODECS):
-        if name in available:
-            return name
-    raise BadInputError(f"no video encoder available (asked for {wanted!r})")
+    @property
+    def has_audio(self) -> bool:
+        return self.audio is not None
 
 
 def _segment_frames(paths: Sequence[str | Path]) -> Iterator[np.ndarray]:
@@ -48,49 +43,40 @@ def _segment_frames(paths: Sequence[str | Path]) -> Iterator[np.ndarray]:
                 yield frame.to_ndarray(format="rgb24")
 
 
-def _audio_packets(source: str | Path) -> Iterator[av.Packet]:
-    with av.open(str(source)) as container:
-        if not container.streams.audio:
-            return
-        for packet in container.demux(container.streams.audio[0]):
-            if packet.size and packet.dts is not None:
-                yield packet
-
-
 def join_segments(
     source: str | Path,
     segments: Sequence[str | Path],
     output: str | Path,
     *,
-    codec: str | None = None,
-    crf: int = 18,
-    container_format: str = "mp4",
+    video_output: VideoOutput | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> JoinResult:
-    """Write ``segments``' frames, in order, into ``output`` with ``source``'s timing and audio."""
-    times = frame_times(source)
-    total = len(times.pts)
+    """Write ``segments``' frames, in order, into ``output`` with ``source``'s timing and audio.
+
+    ``video_output`` is the container and encoder (default: MP4 with the first H.264 encoder found).
+    """
+    video_output = video_output or resolve_output("mp4", None, 18)
     with av.open(str(source)) as original:
         in_video = original.streams.video[0]
         rate = in_video.average_rate or in_video.guessed_rate
+        times = frame_times(source).on_rate_grid(rate)
+        total = len(times.pts)
         sar = in_video.codec_context.sample_aspect_ratio
-        with av.open(str(output), mode="w", format=container_format) as out:
-            name = pick_codec(codec)
-            options = {"crf": str(crf)} if name in CRF_CODECS else {}
-            video = out.add_stream(name, rate=rate, options=options)
+        with av.open(str(output), mode="w", format=video_output.muxer) as out:
+            video = out.add_stream(video_output.codec, rate=rate, options=video_output.encoder_options())
             video.time_base = times.time_base
             video.pix_fmt = "yuv420p"
-            audio = out.add_stream_from_template(original.streams.audio[0]) if original.streams.audio else None
+            audio = add_audio_track(out, original, video_output)
             written = _encode_all(out, video, audio, source, segments, times, sar, progress)
     if written != total:
         raise BadInputError(f"the segments hold {written} frames, the input {total}")
-    return JoinResult(written, video.width, video.height, audio is not None)
+    return JoinResult(written, video.width, video.height, audio)
 
 
 def _encode_all(
     out: av.container.OutputContainer,
     video: av.VideoStream,
-    audio: av.AudioStream | None,
+    audio: AudioTrack | None,
     source: str | Path,
     segments: Sequence[str | Path],
     times: FrameTimes,
@@ -98,13 +84,13 @@ def _encode_all(
     progress: Callable[[int, int], None] | None,
 ) -> int:
     total = len(times.pts)
-    pending = _audio_packets(source) if audio is not None else iter(())
+    pending = audio_packets(source, audio) if audio is not None else iter(())
     next_audio = next(pending, None)
 
     def mux_audio_until(seconds: float | None) -> None:
         nonlocal next_audio
         while next_audio is not None and (seconds is None or next_audio.dts * next_audio.time_base <= seconds):
-            next_audio.stream = audio
+            next_audio.stream = audio.stream
             out.mux(next_audio)
             next_audio = next(pending, None)
 

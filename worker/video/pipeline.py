@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.schemas.jobs import JobCreate
 from shared.settings import Settings
+from shared.video_output import VideoOutput, requested_output, resolve_output
 from shared.video_probe import probe_video
 from shared.video_segments import plan_segments
 from worker.engine.render import RenderOptions, StyleEngine
@@ -30,10 +32,14 @@ class VideoPlan:
     segment_frames: int = 48
     overlap_frames: int = 8
     max_side: int | None = None
-    codec: str | None = None
+    container: str = "mp4"
+    codec: str | None = None  # None: the container's default encoder
     crf: int = 18
     stats_samples: int = DEFAULT_SAMPLES
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
+
+    def output(self) -> VideoOutput:
+        return resolve_output(self.container, self.codec, self.crf)
 
 
 def render_video(
@@ -58,17 +64,19 @@ def render_video(
             paths.append(path)
             if progress is not None:
                 progress(segment.stop, info.frames)
-        return join_segments(source, paths, output, codec=plan.codec, crf=plan.crf)
+        return join_segments(source, paths, output, video_output=plan.output())
 
 
-def plan_from_settings(settings: Settings, options: RenderOptions) -> VideoPlan:
-    """The farm's video plan: its ``video_*`` settings, output within the request's size limit."""
+def plan_from_settings(settings: Settings, options: RenderOptions, request: JobCreate) -> VideoPlan:
+    """The farm's video plan: its ``video_*`` settings, output as the request asks within its size limit."""
+    output = requested_output(settings, request)
     return VideoPlan(
         segment_frames=settings.video_segment_frames,
         overlap_frames=settings.video_overlap_frames,
         max_side=options.max_output_side,
-        codec=settings.video_codec,
-        crf=settings.video_crf,
+        container=output.container,
+        codec=output.codec,
+        crf=output.crf,
         stats_samples=settings.video_stats_samples,
         temporal=TemporalSettings(settings.video_blend_strength, settings.video_flow_side),
     )

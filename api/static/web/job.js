@@ -8,7 +8,7 @@ Farm.ready(() => {
   const zipButton = document.getElementById("download-zip");
   const itemNodes = new Map(); // item id -> {node, status}
   const EXTENSIONS = { png: "png", jpeg: "jpg", webp: "webp", tiff: "tif" };
-  const VIDEO_FORMATS = new Set(["mp4", "webm"]);
+  const VIDEO_FORMATS = new Set(["mp4", "mov", "mkv", "webm"]);
 
   function itemFileName(item) {
     const format = (item.output && item.output.format) || "png";
