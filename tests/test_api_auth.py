@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import select, update
 
 from api.extensions import db
 from api.keys import create_api_key
-from shared.db import ApiKey, Job, JobItem, JobStatus, Tenant, hash_api_key
-from shared.keys import output_key
-from tests.conftest_api import image_bytes, issue_key, upload
+from shared.db import ApiKey, Tenant, hash_api_key
+from tests.conftest_api import issue_key, upload
+from tests.owned_resources import make_owned_resources
 
 
 def test_every_resource_route_needs_a_key(api_client):
@@ -57,24 +55,9 @@ def test_create_api_key_makes_the_tenant_once_and_stores_only_a_hash(api_app):
     assert {k.key_hash for k in keys} == {hash_api_key(first), hash_api_key(second)}
 
 
-def test_another_tenant_gets_404_for_job_style_and_result(api_app, api_client, auth_headers):
-    storage_upload = upload(api_client, auth_headers).json["id"]
-    style = api_client.post(
-        "/v1/styles",
-        data={"name": "mine", "file": (io.BytesIO(image_bytes()), "style.png")},
-        headers=auth_headers,
-        content_type="multipart/form-data",
-    ).json
-    job = api_client.post(
-        "/v1/jobs", json={"inputs": [storage_upload], "styles": [{"style": "builtin:1"}]}, headers=auth_headers
-    ).json
-    item_id = job["items"][0]["id"]
-    with api_app.app_context():
-        item = db.session.get(JobItem, item_id)
-        tenant_id = db.session.scalar(select(Job.tenant_id).where(Job.id == job["id"]))
-        item.output_key = output_key(tenant_id, job["id"], 0, item_id, "png")
-        item.status = JobStatus.SUCCEEDED
-        db.session.commit()
+def test_another_tenant_gets_404_for_job_style_and_result(api_app, api_client):
+    owner = make_owned_resources(api_app, api_client)
+    job, style, item_id, storage_upload = owner.job, owner.style, owner.item_id, owner.upload_id
 
     other = issue_key(api_app, "globex")
     for path in [

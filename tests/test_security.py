@@ -14,7 +14,6 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,10 +23,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from api.auth import is_public
-from api.extensions import db, object_store
-from shared.db import ApiKey, Base, Job, JobItem, JobStatus, Style, Upload, hash_api_key
-from shared.keys import output_key, style_thumbnail_key
+from api.extensions import db
+from shared.db import ApiKey, Base, Job, Upload, hash_api_key
 from tests.conftest_api import image_bytes, issue_key, s3_overrides, upload
+from tests.owned_resources import OwnedResources, make_owned_resources
 
 pytestmark = pytest.mark.security
 
@@ -92,49 +91,8 @@ def test_every_route_needs_a_key_unless_its_blueprint_is_public_on_purpose(api_a
     assert checked >= 15
 
 
-@dataclass
-class TenantA:
-    """One tenant's upload, style (with a thumbnail), and finished job with an output."""
-
-    headers: dict[str, str]
-    upload_id: str
-    style: dict
-    job: dict
-    item_id: str
-
-    def ids(self) -> dict[str, str]:
-        return {"job_id": self.job["id"], "style_id": self.style["id"], "item_id": self.item_id}
-
-
-def _make_tenant_a(app: Flask, client: FlaskClient) -> TenantA:
-    headers = issue_key(app, "acme")
-    upload_id = upload(client, headers).json["id"]
-    style = client.post(
-        "/v1/styles",
-        data={"name": "mine", "file": (io.BytesIO(image_bytes()), "style.png")},
-        headers=headers,
-        content_type="multipart/form-data",
-    ).json
-    job = client.post(
-        "/v1/jobs", json={"inputs": [upload_id], "styles": [{"style": "builtin:1"}]}, headers=headers
-    ).json
-    item_id = job["items"][0]["id"]
-    with app.app_context():
-        session, storage = db.session, object_store.storage
-        tenant_id = session.scalar(select(Job.tenant_id).where(Job.id == job["id"]))
-        item = session.get(JobItem, item_id)
-        item.output_key = output_key(tenant_id, job["id"], 0, item_id, "png")
-        item.status, item.output_format = JobStatus.SUCCEEDED, "png"
-        storage.put_bytes(item.output_key, image_bytes(32, 32))
-        row = session.get(Style, style["id"])
-        row.thumbnail_key = style_thumbnail_key(tenant_id, style["id"])
-        storage.put_bytes(row.thumbnail_key, image_bytes(16, 16, "JPEG"))
-        session.commit()
-    return TenantA(headers, upload_id, style, job, item_id)
-
-
 def test_another_tenant_gets_404_on_every_route_naming_a_job_style_or_item(api_app, api_client):
-    owner = _make_tenant_a(api_app, api_client)
+    owner = make_owned_resources(api_app, api_client)
     for path in (
         f"/v1/jobs/{owner.job['id']}",
         f"/v1/jobs/{owner.job['id']}/items/{owner.item_id}/result",
@@ -182,7 +140,7 @@ def test_another_tenant_gets_404_on_every_route_naming_a_job_style_or_item(api_a
 
 
 def test_the_public_job_page_carries_no_job_data(api_app, api_client):
-    owner = _make_tenant_a(api_app, api_client)
+    owner = make_owned_resources(api_app, api_client)
     page = api_client.get(f"/ui/jobs/{owner.job['id']}").get_data(as_text=True)
     for secret in (owner.upload_id, owner.item_id, owner.style["id"]):
         assert secret not in page
@@ -251,7 +209,7 @@ def test_s3_results_are_presigned_urls_that_expire(s3_app):
     not shown here; what is shown is that the farm hands out nothing else.
     """
     client = s3_app.test_client()
-    owner = _make_tenant_a(s3_app, client)
+    owner = make_owned_resources(s3_app, client)
     with client.get(f"/v1/jobs/{owner.job['id']}/items/{owner.item_id}/result", headers=owner.headers) as response:
         assert response.status_code == 302
         url = urlsplit(response.headers["Location"])
@@ -267,7 +225,7 @@ def test_s3_results_are_presigned_urls_that_expire(s3_app):
         assert download.status == 200
 
 
-def _tenant_of(app: Flask, owner: TenantA) -> str:
+def _tenant_of(app: Flask, owner: OwnedResources) -> str:
     with app.app_context():
         return db.session.scalar(select(Job.tenant_id).where(Job.id == owner.job["id"]))
 
