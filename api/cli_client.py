@@ -16,18 +16,23 @@ from api.cli_batch import submit_batches
 from api.cli_download import PlannedDownload, download_all, plan_downloads
 from api.cli_exit_codes import EXIT_CODES_HELP, ExitCode, exit_code_for_jobs
 from api.cli_inputs import LocalInput, find_inputs, style_choices
-from api.cli_options import echo_json, fail, farm_client, farm_options
+from api.cli_options import echo_json, fail, farm_client, farm_options, follow_options
 from api.cli_output import batch_document, item_line, job_line, print_batch_result, print_table
-from api.cli_progress import wait_all
+from api.cli_progress import JobStalled, wait_all
 from api.client import ClientError, FarmClient
 
 JOB_STATUSES = ["queued", "running", "paused", "succeeded", "failed", "canceled"]
 
 
-def _follow(client: FarmClient, jobs: list[dict[str, Any]], show_progress: bool) -> list[dict[str, Any]]:
-    """Wait for the jobs; on Ctrl-C say that they go on without us and how to find them again."""
+def _follow(
+    client: FarmClient, jobs: list[dict[str, Any]], show_progress: bool, stall_timeout_s: float
+) -> list[dict[str, Any]]:
+    """Wait for the jobs; on Ctrl-C (or a job that stopped changing) say that they go on without us."""
     try:
-        return wait_all(client, jobs, show_progress)
+        return wait_all(client, jobs, show_progress, stall_timeout_s)
+    except JobStalled as stalled:
+        click.echo(f"\n{stalled}", err=True)
+        sys.exit(ExitCode.STALLED)
     except KeyboardInterrupt:
         ids = " ".join(job["id"] for job in jobs)
         click.echo(f"\nstopped waiting; the jobs go on at the farm (stylefarm status JOB): {ids}", err=True)
@@ -79,6 +84,7 @@ def _note_skipped(skipped: list[Path]) -> None:
 @click.option(
     "--progress/--no-progress", "show_progress", default=True, help="Progress bars on stderr (off with --json)."
 )
+@follow_options
 @farm_options
 def submit(
     paths: tuple[Path, ...],
@@ -102,6 +108,7 @@ def submit(
     download: Path | None,
     overwrite: bool,
     show_progress: bool,
+    stall_timeout_s: float,
     api_url: str | None,
     api_key: str | None,
     as_json: bool,
@@ -142,7 +149,7 @@ def submit(
         for job in submit_batches(client, found.inputs, params, chunk_size, threads, uploaded, idempotency_key):
             jobs.append(job)  # one by one: after an error, the jobs already made are still listed
         if wait or download:
-            jobs = _follow(client, jobs, show_progress and not as_json)
+            jobs = _follow(client, jobs, show_progress and not as_json, stall_timeout_s)
         if download:
             downloads = plan_downloads(jobs, uploaded, download, overwrite)
             download_all(client, downloads, threads)
@@ -168,12 +175,15 @@ def submit(
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("job_id")
 @click.option("--wait", is_flag=True, help="Follow the job until it finishes; exit with its code.")
+@follow_options
 @farm_options
-def status(job_id: str, wait: bool, api_url: str | None, api_key: str | None, as_json: bool) -> None:
+def status(
+    job_id: str, wait: bool, stall_timeout_s: float, api_url: str | None, api_key: str | None, as_json: bool
+) -> None:
     """Show a job's state and progress (items and tiles) and each item's outcome."""
     client = farm_client(api_url, api_key)
     try:
-        job = _follow(client, [client.job(job_id)], not as_json)[0] if wait else client.job(job_id)
+        job = _follow(client, [client.job(job_id)], not as_json, stall_timeout_s)[0] if wait else client.job(job_id)
     except ClientError as error:
         fail(error)
     if as_json:

@@ -1,7 +1,8 @@
 """The exit codes of the ``stylefarm`` client commands: the contract scripts rely on, in one place.
 
 0 success, 1 a job failed (some or all items), 2 usage error or the farm refused the request (4xx),
-3 the farm could not be reached or answered with a server error (5xx), 4 the job was canceled.
+3 the farm could not be reached or answered with a server error (5xx), 4 the job was canceled,
+5 a followed job stopped changing (the follower gave up; the job itself may still end).
 Kept free of heavy imports: ``stylefarm --help`` shows them without loading any command.
 """
 
@@ -12,8 +13,8 @@ from enum import IntEnum
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a job failed (all or some items); 2 usage error or request refused (4xx: bad input,"
-    " unknown style, bad key); 3 farm unreachable or server error (5xx); 4 job canceled; 130 interrupted (Ctrl-C:"
-    " submitted jobs go on)."
+    " unknown style, bad key); 3 farm unreachable or server error (5xx); 4 job canceled; 5 a followed job"
+    " stopped changing (see --stall-timeout); 130 interrupted (Ctrl-C: submitted jobs go on)."
 )
 
 
@@ -23,6 +24,7 @@ class ExitCode(IntEnum):
     REFUSED = 2
     UNREACHABLE = 3
     CANCELED = 4
+    STALLED = 5
     INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 

@@ -37,6 +37,19 @@ def farm_options(command: F) -> F:
     )(command)
 
 
+def follow_options(command: F) -> F:
+    """``--stall-timeout``: how long a followed job may stay unchanged before the follower gives up."""
+    return click.option(
+        "--stall-timeout",
+        "stall_timeout_s",
+        type=click.FloatRange(0),
+        default=600.0,
+        show_default=True,
+        envvar="STYLEFARM_STALL_TIMEOUT_S",
+        help="With --wait: stop following (exit 5) a job that has not changed for this many seconds; 0 never.",
+    )(command)
+
+
 def farm_client(api_url: str | None, api_key: str | None) -> FarmClient:
     """A client for the given farm, or a usage error (exit 2) that says what is missing and how to set it."""
     if not api_url:

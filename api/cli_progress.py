@@ -5,6 +5,9 @@ Bars go to stderr, so ``--json`` output on stdout stays parseable while people w
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
@@ -46,18 +49,46 @@ def update_bar(bar: tqdm, job: dict[str, Any]) -> None:
     bar.refresh()
 
 
-def wait_all(client: FarmClient, jobs: list[dict[str, Any]], show_progress: bool = True) -> list[dict[str, Any]]:
-    """Poll every unfinished job until all have finished; returns their final documents, in order."""
+class JobStalled(Exception):
+    """A followed job's document did not change for the stall timeout (no progress, no heartbeat)."""
+
+    def __init__(self, job: dict[str, Any], idle_s: float) -> None:
+        counts = Counter(item["status"] for item in job.get("items", []))
+        states = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        super().__init__(
+            f"job {job['id']} has not changed for {idle_s:.0f} s ({job['status']}; items: {states or 'none'});"
+            f" stopped following it (it may still end: stylefarm status {job['id']})"
+        )
+        self.job = job
+
+
+def wait_all(
+    client: FarmClient,
+    jobs: list[dict[str, Any]],
+    show_progress: bool = True,
+    stall_timeout_s: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[dict[str, Any]]:
+    """Poll every unfinished job until all have finished; returns their final documents, in order.
+
+    Raises ``JobStalled`` when a job's document stays the same for ``stall_timeout_s`` (0: never).
+    Running items report heartbeats, so an unchanged document means no worker is moving the job.
+    """
     jobs = list(jobs)
     bars = [progress_bar(job, position, disable=not show_progress) for position, job in enumerate(jobs)]
     pending = [index for index, job in enumerate(jobs) if job["status"] not in FINISHED]
+    changed_at = [clock()] * len(jobs)
 
     def poll() -> dict[str, Any]:
         for index in list(pending):
-            jobs[index] = client.job(jobs[index]["id"])
+            previous, jobs[index] = jobs[index], client.job(jobs[index]["id"])
             update_bar(bars[index], jobs[index])
             if jobs[index]["status"] in FINISHED:
                 pending.remove(index)
+            elif jobs[index] != previous:
+                changed_at[index] = clock()
+            elif stall_timeout_s and clock() - changed_at[index] > stall_timeout_s:
+                raise JobStalled(jobs[index], clock() - changed_at[index])
         return {"pending": len(pending)}
 
     try:

@@ -15,7 +15,7 @@ from api.cli_download import download_all, plan_downloads
 from api.cli_inputs import LocalInput
 from api.cli_progress import progress_bar, update_bar
 from api.client import ClientError, FarmClient
-from api.stack import LocalStack, StackError
+from api.stack import LocalStack, StackError, sigterm_as_interrupt
 from shared.settings import Settings, get_settings
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -68,19 +68,20 @@ def create_key(tenant: str, home: Path | None) -> None:
 @home_option
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def up(home: Path | None, port: int) -> None:
-    """Run the farm (API and a worker) in the foreground until Ctrl-C."""
+    """Run the farm (API and a worker) in the foreground until Ctrl-C or SIGTERM."""
     stack = LocalStack(settings_for(home), port)
-    try:
-        stack.start()
-        click.echo(f"StyleFarm is up at {stack.url} (data in {stack.settings.home}); Ctrl-C stops it.", err=True)
-        stack.run_forever()
-    except StackError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(3)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
+    with sigterm_as_interrupt():  # children lead their own groups: stop them on SIGTERM too
+        try:
+            stack.start()
+            click.echo(f"StyleFarm is up at {stack.url} (data in {stack.settings.home}); Ctrl-C stops it.", err=True)
+            stack.run_forever()
+        except StackError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(3)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stack.stop()
 
 
 def _register_demo_style(client: FarmClient) -> None:
@@ -101,28 +102,29 @@ def demo(home: Path | None, out_dir: Path) -> None:
     from shared.db.session import make_engine, make_session_factory
 
     stack = LocalStack(settings_for(home), free_port())
-    try:
-        click.echo(f"starting the farm (data in {stack.settings.home}) ...", err=True)
-        stack.start()
-        engine = make_engine(stack.settings.database_url)
-        with make_session_factory(engine)() as session:
-            client = FarmClient(stack.url, create_api_key(session, "demo"))
-        engine.dispose()
-        _register_demo_style(client)
-        photo = client.upload(SAMPLES / "astronaut.png")
-        job = client.create_job(
-            {"kind": "multi_style", "inputs": [photo["id"]], "styles": [{"style": s} for s in DEMO_STYLES]}
-        )
-        click.echo(f"job {job['id']}: astronaut.png × {', '.join(DEMO_STYLES)}", err=True)
-        with progress_bar(job) as bar:
-            job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j), timeout_s=600)
-        if job["status"] != "succeeded":
-            raise ClientError(0, f"the demo job ended {job['status']}: {[i.get('error') for i in job['items']]}")
-        local = {photo["id"]: LocalInput(SAMPLES / "astronaut.png", Path("astronaut.png"))}
-        for path in download_all(client, plan_downloads([job], local, out_dir, overwrite=True), threads=4):
-            click.echo(str(path.resolve()))
-    except (StackError, ClientError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(3)
-    finally:
-        stack.stop()
+    with sigterm_as_interrupt():  # children lead their own groups: stop them on SIGTERM too
+        try:
+            click.echo(f"starting the farm (data in {stack.settings.home}) ...", err=True)
+            stack.start()
+            engine = make_engine(stack.settings.database_url)
+            with make_session_factory(engine)() as session:
+                client = FarmClient(stack.url, create_api_key(session, "demo"))
+            engine.dispose()
+            _register_demo_style(client)
+            photo = client.upload(SAMPLES / "astronaut.png")
+            job = client.create_job(
+                {"kind": "multi_style", "inputs": [photo["id"]], "styles": [{"style": s} for s in DEMO_STYLES]}
+            )
+            click.echo(f"job {job['id']}: astronaut.png × {', '.join(DEMO_STYLES)}", err=True)
+            with progress_bar(job) as bar:
+                job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j), timeout_s=600)
+            if job["status"] != "succeeded":
+                raise ClientError(0, f"the demo job ended {job['status']}: {[i.get('error') for i in job['items']]}")
+            local = {photo["id"]: LocalInput(SAMPLES / "astronaut.png", Path("astronaut.png"))}
+            for path in download_all(client, plan_downloads([job], local, out_dir, overwrite=True), threads=4):
+                click.echo(str(path.resolve()))
+        except (StackError, ClientError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(3)
+        finally:
+            stack.stop()

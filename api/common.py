@@ -71,8 +71,8 @@ def is_valid_id(value: str) -> bool:
 def tenant_job(session: Session, tenant_id: str, job_id: str, *, for_update: bool = False) -> Job:
     """The tenant's job ``job_id``; a 404 when it is missing or another tenant's (we do not say which)."""
     stmt = select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id)
-    if for_update:
-        stmt = stmt.with_for_update()
+    if for_update:  # populate_existing: a row read earlier in this request is read again under the lock
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     job = session.scalar(stmt) if is_valid_id(job_id) else None
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
@@ -99,7 +99,7 @@ def job_items(session: Session, job_id: str, *, for_update: bool = False) -> lis
     """The items of a job in position order (relationships are ``lazy="raise"``: this is the query)."""
     stmt = select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.position)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(stmt))
 
 

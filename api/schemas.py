@@ -185,6 +185,9 @@ class ItemOut(BaseModel):
     output: OutputOut | None
     download_url: str | None = Field(description="This API's URL of the result (a redirect on S3 storage).")
     started_at: datetime | None
+    heartbeat_at: datetime | None = Field(
+        default=None, description="When the item's worker last reported (running items: every few seconds)."
+    )
     finished_at: datetime | None
 
 

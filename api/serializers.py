@@ -123,6 +123,7 @@ def item_out(item: JobItem) -> ItemOut:
         ),
         download_url=url_for("jobs.get_result", job_id=item.job_id, item_id=item.id) if has_result else None,
         started_at=item.started_at,
+        heartbeat_at=item.heartbeat_at,
         finished_at=item.finished_at,
     )
 

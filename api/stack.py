@@ -8,11 +8,15 @@ folder; with ``STYLEFARM_*`` settings the same command runs against PostgreSQL, 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import requests
 
@@ -26,7 +30,13 @@ class StackError(RuntimeError):
 
 
 class LocalStack:
-    """The API and one worker as child processes, sharing ``settings``."""
+    """The API and one worker as child processes, sharing ``settings``.
+
+    ``started_groups`` holds the process group of every child any stack of this process started,
+    so a test session can make sure none outlives it.
+    """
+
+    started_groups: ClassVar[set[int]] = set()
 
     def __init__(
         self, settings: Settings, port: int, log_dir: Path | None = None, env: dict[str, str] | None = None
@@ -47,9 +57,14 @@ class LocalStack:
         return env
 
     def _spawn(self, name: str, args: list[str]) -> None:
+        """Start ``args`` in a process group of its own, so stopping it also ends its children
+        (Celery's pool child, gunicorn's workers) even when the main process is killed."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
-            self.processes[name] = subprocess.Popen(args, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
+            self.processes[name] = subprocess.Popen(
+                args, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        LocalStack.started_groups.add(self.processes[name].pid)
 
     def start(self, timeout_s: float = 60.0, *, worker: bool = True) -> None:
         """Migrate, start the worker (unless ``worker`` is False) and the API, and wait until the API answers."""
@@ -96,13 +111,31 @@ class LocalStack:
             self.sweep()
             time.sleep(interval)
 
-    def stop(self) -> None:
-        """Ask every process to stop (the worker hands its item back), then make sure."""
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask every process to stop (the worker hands its item back), then end their groups.
+
+        Only the groups this stack started are signalled: each child leads its own group.
+        """
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout_s)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # leftovers of a group whose leader has exited
+            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while the stack runs in the foreground, so ``stop`` still runs."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     job_events_poll_s: float = Field(default=0.5, gt=0, le=60)  # how often a stream re-reads the job
     # A comment when nothing changed: also how soon a stream whose client left frees its worker.
     job_events_heartbeat_s: float = Field(default=5.0, gt=0, le=600)
+    # A follower (the page, ``stylefarm status --wait``) warns when a job it follows has not changed
+    # for this long; running items change with every heartbeat, so only a stuck or starved job does.
+    follow_stall_s: float = Field(default=600.0, gt=0, le=86_400)
 
     # Bring-your-own networks (issue 7): user TorchScript/ONNX files, checked at upload, run by workers.
     max_network_bytes: int = Field(default=200 * MB, ge=1)  # one uploaded network file
@@ -228,6 +231,9 @@ class Settings(BaseSettings):
                 "data_folder_in": str(self.broker_dir / "messages"),
                 "data_folder_out": str(self.broker_dir / "messages"),
                 "processed_folder": str(self.broker_dir / "processed"),
+                # Exchange bindings; kombu's default is ./control in the current folder, which every
+                # farm started from the same folder would share (and routes by each other's bindings).
+                "control_folder": str(self.broker_dir / "control"),
                 "store_processed": False,
                 "polling_interval": 0.01,  # 0.05 s added ~34 ms to a claim; 0.01 s costs ~2% of a core idle
             }
@@ -239,7 +245,7 @@ class Settings(BaseSettings):
         if self.storage_backend == "local":
             folders.append(self.storage_root)
         if self.broker_url.startswith("filesystem://"):
-            folders += [self.broker_dir / "messages", self.broker_dir / "processed"]
+            folders += [self.broker_dir / "messages", self.broker_dir / "processed", self.broker_dir / "control"]
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from api.stack import LocalStack
+from tests import process_groups
 from tests.conftest_api import (  # noqa: F401 - the REST API's fixtures
     api_app,
     api_client,
@@ -41,3 +43,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
     from worker.engine.render import StyleEngine
 
     return StyleEngine("cpu", cache_dir=tmp_path_factory.mktemp("model-cache"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """End what is left of every process group the tests started (none, when every stop ran)."""
+    leftovers = process_groups.end_leftovers(process_groups.STARTED | LocalStack.started_groups)
+    if leftovers:
+        print(f"\nended {len(leftovers)} process groups a test had left running: {leftovers}")

@@ -11,15 +11,37 @@ from PIL import Image
 
 from worker.engine.model_store import onnx_path
 
+# Operators that run integer kernels chosen by the CPU's instruction set (MLAS dispatches on
+# AVX2, AVX-512 and VNNI); a reference graph free of them computes the same on every x86-64 CPU.
+INT8_KERNEL_OPS = frozenset(
+    {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearGlobalAveragePool"}
+)
 
-def session(network: str, float_activations: bool = False) -> ort.InferenceSession:
-    """An onnxruntime session on the shipped file, optionally with activation rounding removed.
 
-    ``float_activations`` bypasses every QuantizeLinear→DequantizeLinear pair on activations
-    (weights stay as shipped), giving the float network that the int8 file encodes.
-    """
+def _options(optimize: bool, saved_graph: Path | None = None) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if saved_graph is not None:
+        options.optimized_model_filepath = str(saved_graph)
+    return options
+
+
+def session(network: str, float_activations: bool = False, saved_graph: Path | None = None) -> ort.InferenceSession:
+    """A CPU-independent onnxruntime session on the shipped file: the parity tests' reference.
+
+    Graph optimizations are off, so onnxruntime does not fuse the file's QDQ pairs into int8
+    kernels (``QLinearConv``): every DequantizeLinear, float convolution and QuantizeLinear runs
+    as the ONNX spec defines it. Those kernels are float32 on every CPU; SIMD width changes only
+    the order of a sum (relative error ~1e-6), whereas the fused int8 kernels differ in kind
+    (AVX2's ``vpmaddubsw`` saturates u8×s8 pair sums at 16 bits; AVX-512 VNNI does not).
+
+    ``float_activations`` also bypasses every QuantizeLinear→DequantizeLinear pair on activations
+    (weights stay as shipped), giving the float network that the int8 file encodes.
+    ``saved_graph``: write the graph onnxruntime will run there (to check it holds no int8 kernel).
+    """
+    options = _options(optimize=False, saved_graph=saved_graph)
     if not float_activations:
         return ort.InferenceSession(str(onnx_path(network)), options)
     model = onnx.load(str(onnx_path(network)))
@@ -46,6 +68,25 @@ def session(network: str, float_activations: bool = False) -> ort.InferenceSessi
             graph.node.append(onnx.helper.make_node("Identity", [resolve(output.name)], [output.name + "_float"]))
             output.name += "_float"
     return ort.InferenceSession(model.SerializeToString(), options)
+
+
+def shipped_session(network: str, saved_graph: Path | None = None) -> ort.InferenceSession:
+    """onnxruntime as a user runs the shipped file: default optimizations, int8 kernels of this CPU."""
+    return ort.InferenceSession(str(onnx_path(network)), _options(optimize=True, saved_graph=saved_graph))
+
+
+def graph_ops(path: Path) -> set[str]:
+    """The operator types of a saved ONNX graph."""
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def cpu_flags() -> str:
+    """The x86 SIMD extensions that pick onnxruntime's int8 kernels, as /proc/cpuinfo names them."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown"
+    return " ".join(sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"}))
 
 
 def load_square(path: Path, side: int) -> np.ndarray:

@@ -225,3 +225,20 @@ def write_clip(path: Path, frames: int, size: tuple[int, int]) -> None:
             pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
         container.mux(stream.encode())
+
+
+def test_a_follower_gives_up_with_exit_5_on_a_job_that_stops_changing(tmp_path, data_dir):
+    """No worker serves this farm, so the job stays queued and its document never changes."""
+    env = {"STYLEFARM_HOME": str(tmp_path / "home"), "STYLEFARM_MIN_INPUT_SIDE": "32"}
+    stack = LocalStack(Settings(home=tmp_path / "home"), free_port(), env=env)
+    try:
+        stack.start(timeout_s=90, worker=False)
+        key = run("keys", "create", "stall-tenant", env=env).stdout.strip().splitlines()[-1]
+        env = {**env, "STYLEFARM_API_URL": stack.url, "STYLEFARM_API_KEY": key}
+        photo = small_photo(data_dir, "chelsea_cat.png", (64, 48), tmp_path / "cat.png")
+        job_id = run("submit", str(photo), "--style", "builtin:3", env=env).stdout.strip()
+        followed = run("status", job_id, "--wait", "--stall-timeout", "2", env=env)
+        assert followed.returncode == 5, followed.stderr
+        assert f"job {job_id} has not changed for" in followed.stderr and "1 queued" in followed.stderr
+    finally:
+        stack.stop()

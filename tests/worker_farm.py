@@ -38,6 +38,7 @@ from shared.queue import WORKER_QUEUES, enqueue_render, make_celery
 from shared.schemas.jobs import JobCreate, StyleComponentRef, StyleRef
 from shared.settings import Settings
 from shared.storage import Storage, storage_from_settings
+from tests import process_groups
 
 REPO = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("STYLEFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -131,6 +132,7 @@ class WorkerProcess:
             process = subprocess.Popen(
                 command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        process_groups.remember(process.pid)
         return cls(name, process, log_path)
 
     def log(self) -> str:

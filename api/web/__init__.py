@@ -56,6 +56,7 @@ def _page(template: str, **context: object) -> Response:
         "max_input_pixels": settings.max_input_pixels,
         "max_output_side": settings.max_output_side,
         "preview_side": settings.preview_side,
+        "follow_stall_s": settings.follow_stall_s,
     }
     response = make_response(render_template(template, limits=limits, **context))
     response.headers["Content-Security-Policy"] = content_security_policy(settings)

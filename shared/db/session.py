@@ -2,6 +2,13 @@
 
 Why the SQLite pragmas: SQLite ignores foreign keys unless asked on every connection, and its
 default journal blocks readers while a worker writes progress; WAL lets the API read meanwhile.
+
+Why ``BEGIN IMMEDIATE`` on SQLite: the farm serializes state changes with ``SELECT ... FOR UPDATE``
+(job row, then item rows), which SQLite's compiler silently drops. Without a replacement, a cancel
+and a worker finishing the last running item both read the old statuses, each writes its half, and
+the job stays ``running`` with every item finished (seen as a follower waiting forever). So a
+statement that asks for ``FOR UPDATE`` first takes SQLite's write lock for the rest of the
+transaction: the lock PostgreSQL takes on a row, SQLite takes on the database, before the read.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -63,4 +70,19 @@ def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         finally:
             cursor.close()
 
+    event.listen(engine, "before_execute", _write_lock_for_update)
     return engine
+
+
+def _write_lock_for_update(connection: Connection, statement: Any, *_args: Any) -> None:
+    """Start the transaction with ``BEGIN IMMEDIATE`` when a statement asks for ``FOR UPDATE``.
+
+    pysqlite opens a transaction only before the first write, so reads before it see whatever is
+    committed; once this transaction holds the write lock no other can commit until it ends,
+    which is what the row locks give on PostgreSQL. Busy waiting follows ``busy_timeout``.
+    """
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")

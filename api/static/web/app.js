@@ -139,14 +139,34 @@ const Farm = (() => {
   }
 
   // Follow a job: its event stream read with fetch (EventSource cannot send the key), reopened
-  // when the server ends it early; if streaming fails, poll the job instead.
-  function watchJob(jobId, onJob) {
+  // when the server ends it early; if streaming fails, poll the job instead. onStall(seconds) is
+  // called while an unfinished job has not changed for limits.follow_stall_s (running items change
+  // with every heartbeat, so that means nothing moves it), and onStall(null) once it changes again.
+  function watchJob(jobId, onJob, onStall = () => {}) {
     const controller = new AbortController();
     let finished = false;
+    let lastDocument = null;
+    let changedAt = Date.now();
+    let stalled = false;
     const deliver = (job) => {
       onJob(job);
+      const text = JSON.stringify(job);
+      if (text !== lastDocument) {
+        lastDocument = text;
+        changedAt = Date.now();
+        if (stalled) onStall(null);
+        stalled = false;
+      }
       if (FINISHED.has(job.status)) finished = true;
     };
+    const stallTimer = setInterval(() => {
+      if (finished || controller.signal.aborted) return clearInterval(stallTimer);
+      const idle = (Date.now() - changedAt) / 1000;
+      if (idle > limits.follow_stall_s) {
+        stalled = true;
+        onStall(Math.round(idle));
+      }
+    }, 1000);
 
     async function streamOnce() {
       const response = await request(`/v1/jobs/${jobId}/events`, { signal: controller.signal });
@@ -182,7 +202,10 @@ const Farm = (() => {
         }
       }
     })();
-    return () => controller.abort();
+    return () => {
+      clearInterval(stallTimer);
+      controller.abort();
+    };
   }
 
   function fileSizeProblem(file) {

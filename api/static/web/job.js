@@ -82,5 +82,13 @@ Farm.ready(() => {
   zipButton.addEventListener("click", () =>
     Farm.download(`/v1/jobs/${jobId}/archive`, `${jobId}.zip`).catch((err) => Farm.showError(err, "Download")),
   );
-  Farm.watchJob(jobId, update);
+  const stalledNote = document.getElementById("job-stalled");
+  Farm.watchJob(jobId, update, (idleSeconds) => {
+    stalledNote.hidden = idleSeconds === null;
+    if (idleSeconds !== null) {
+      stalledNote.textContent =
+        `Nothing has changed for ${idleSeconds} s: no worker is moving this job ` +
+        "(none running, or all busy with earlier jobs). It will go on when one takes it.";
+    }
+  });
 });
