@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.db import Job, JobItem, JobStatus, Tenant, new_id, utcnow
+from worker.job_state import settle_finished_jobs
 from worker.sweeper import sweep_lost_items
 
 TIMEOUT_S = 60.0
@@ -87,3 +88,19 @@ def test_sweep_counts_distinct_workers_not_losses(db_session):
         assert sweep_lost_items(db_session, utcnow(), TIMEOUT_S) == [item.id]
     assert item.status == JobStatus.QUEUED
     assert [e["event"] for e in item.history].count("lost") == 4
+
+
+def test_sweep_settles_a_job_whose_items_all_finished_while_it_stayed_running(db_session):
+    """The state the cancel race used to leave: every item finished, the job still running."""
+    job, (done, canceled) = _job_with_items(db_session, 2)
+    stuck, _ = _job_with_items(db_session, 1)  # a job with a queued item is left alone
+    done.status, canceled.status = JobStatus.SUCCEEDED, JobStatus.CANCELED
+    job.cancel_requested = True
+    db_session.flush()
+
+    assert settle_finished_jobs(db_session, utcnow()) == [job.id]
+    db_session.commit()
+
+    assert job.status == JobStatus.CANCELED and job.finished_at is not None
+    assert stuck.status == JobStatus.RUNNING
+    assert settle_finished_jobs(db_session, utcnow()) == []

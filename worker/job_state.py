@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from shared.db import ItemRole, Job, JobItem, JobStatus
@@ -98,3 +98,22 @@ def refresh_job_status(session: Session, job: Job, now: datetime) -> None:
         job.status = JobStatus.RUNNING
     if JobStatus.RUNNING in statuses and job.started_at is None:
         job.started_at = now
+
+
+def settle_finished_jobs(session: Session, now: datetime) -> list[str]:
+    """Give its final status to every unfinished job whose items have all finished; returns their ids.
+
+    Why: before SQLite took a write lock for ``FOR UPDATE``, a cancel and a worker finishing the
+    last running item could each write half of the change, leaving such a job ``running`` forever.
+    The sweep repairs any left from then (or from a crash between the two writes) in farms upgraded since.
+    """
+    unfinished = [status for status in JobStatus if not status.finished]
+    open_item = exists().where(JobItem.job_id == Job.id, JobItem.status.in_(unfinished))
+    any_item = exists().where(JobItem.job_id == Job.id)
+    settled = []
+    for job_id in session.scalars(select(Job.id).where(Job.status.in_(unfinished), any_item, ~open_item)):
+        job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+        if job is not None and not JobStatus(job.status).finished:
+            refresh_job_status(session, job, now)
+            settled.append(job_id)
+    return settled

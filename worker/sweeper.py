@@ -21,7 +21,7 @@ from shared.db.session import make_engine, make_session_factory
 from shared.queue import LIGHT_QUEUE, SWEEP_LOST_ITEMS, enqueue_render, make_celery
 from shared.settings import Settings
 from shared.webhook_events import enqueue_stalled_deliveries, send_after_commit
-from worker.job_state import lock_item_and_job, record_lost
+from worker.job_state import lock_item_and_job, record_lost, settle_finished_jobs
 from worker.video_groups import stalled_joins
 
 
@@ -72,6 +72,7 @@ def requeue_lost_items(sessions: sessionmaker[Session], app: Celery, heartbeat_t
         for join in stalled_joins(session, utcnow(), heartbeat_timeout_s):
             enqueue_render(app, join.id)
             requeued.append(join.id)
+        settle_finished_jobs(session, utcnow())
     enqueue_stalled_deliveries(sessions, app, utcnow())  # webhook tasks that were never sent
     return requeued
 
