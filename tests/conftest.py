@@ -3,6 +3,7 @@ the farm foundation's fixtures (databases, storage servers) from conftest_farm.p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,11 @@ from tests.conftest_farm import (  # noqa: F401 - pytest finds fixtures by their
     s3_storage,
     storage,
 )
+
+# The farms tests start (``LocalStack``, as ``stylefarm up``) serve a handful of clients: one gunicorn
+# process with threads comes up in ~2 s, four processes importing the app on two cores in ~7.5 s.
+os.environ.setdefault("STYLEFARM_API_WORKERS", "1")
+os.environ.setdefault("STYLEFARM_API_THREADS", "8")
 
 # ../shared/data beside the repository holds the real photographs, paintings and clips.
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
