@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from api.extensions import SETTINGS_KEY
 from api.web import content_security_policy
 from shared.settings import Settings
 
@@ -43,3 +45,11 @@ def test_on_s3_storage_the_page_may_fetch_presigned_downloads_from_the_endpoint_
     )
     assert "connect-src 'self' http://127.0.0.1:9000;" in content_security_policy(settings)
     assert "connect-src 'self';" in content_security_policy(Settings(home=tmp_path))
+
+
+def test_a_job_page_knows_when_to_call_its_job_stalled(api_client, api_app):
+    """The follower's stall notice: the page reads ``follow_stall_s`` and has a place to say it."""
+    html = api_client.get(PAGES[3]).get_data(as_text=True)
+    limits = json.loads(re.search(r'<script[^>]*id="farm-limits"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert limits["follow_stall_s"] == api_app.config[SETTINGS_KEY].follow_stall_s
+    assert 'id="job-stalled"' in html
