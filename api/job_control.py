@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.common import job_items, tenant_job
 from shared.db import Job, JobItem, JobStatus, utcnow
 from shared.errors import ConflictError
-from shared.webhook_events import record_job_event
+from shared.webhooks.events import record_job_event
 
 _NOT_STARTED = (JobStatus.QUEUED, JobStatus.PAUSED)
 

@@ -26,8 +26,8 @@ from shared.schemas.jobs import JobCreate
 from shared.schemas.optimize import check_optimize_request
 from shared.settings import Settings
 from shared.storage import Storage
-from shared.video_output import requested_output
-from shared.webhook_targets import check_webhook_target
+from shared.video.output import requested_output
+from shared.webhooks.targets import check_webhook_target
 
 
 @dataclass

@@ -14,7 +14,7 @@ import filetype
 from api.upload_records import MediaFacts
 from shared.errors import BadInputError
 from shared.settings import Settings
-from shared.video_probe import VideoInfo, VideoLimits, check_video_limits, probe_video
+from shared.video.probe import VideoInfo, VideoLimits, check_video_limits, probe_video
 
 
 def video_limits(settings: Settings) -> VideoLimits:

@@ -14,7 +14,7 @@ from shared.db import ItemRole, JobItem
 from shared.errors import BadInputError
 from shared.schemas.jobs import StyleRef
 from shared.settings import Settings
-from shared.video_segments import plan_segments
+from shared.video.segments import plan_segments
 
 
 def video_job_items(

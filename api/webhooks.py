@@ -17,9 +17,9 @@ from api.auth import current_tenant_id
 from api.extensions import Database, TaskQueue, db
 from api.openapi import spec
 from api.schemas import ErrorOut
-from shared.webhook_events import send_after_commit
-from shared.webhook_secrets import rotate_secret, tenant_secret
-from shared.webhook_signing import SIGNATURE_HEADER
+from shared.webhooks.events import send_after_commit
+from shared.webhooks.secrets import rotate_secret, tenant_secret
+from shared.webhooks.signing import SIGNATURE_HEADER
 
 bp = Blueprint("webhooks", __name__, url_prefix="/v1/webhook-secret")
 

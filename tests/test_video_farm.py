@@ -22,7 +22,7 @@ from api.video_inputs import inspect_video
 from shared.db import ItemRole, JobStatus
 from shared.queue import enqueue_render
 from shared.schemas.jobs import JobCreate
-from shared.video_probe import probe_video
+from shared.video.probe import probe_video
 from tests.onnx_reference import psnr
 from tests.video_clips import CLIP
 from tests.worker_farm import Farm, open_farm

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import ItemRole, Job, JobItem, JobStatus
-from shared.webhook_events import record_job_event
+from shared.webhooks.events import record_job_event
 from worker.video_groups import end_join_with_segment
 
 # Attempts that ended without a result on some worker; their "error" entries are the reasons.

@@ -19,8 +19,8 @@ from shared.db import Job, JobItem, JobStatus
 from shared.errors import BadInputError
 from shared.keys import video_segment_key
 from shared.queue import enqueue_render, render_queue
-from shared.video_probe import probe_video
-from shared.video_segments import Segment
+from shared.video.probe import probe_video
+from shared.video.segments import Segment
 from worker.context import WorkerContext
 from worker.executor import ClaimedItem, ItemRenderer, RenderedOutput
 from worker.job_params import job_request, render_options, style_spec

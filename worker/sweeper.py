@@ -20,7 +20,7 @@ from shared.db import JobItem, JobStatus, utcnow
 from shared.db.session import make_engine, make_session_factory
 from shared.queue import LIGHT_QUEUE, SWEEP_LOST_ITEMS, enqueue_render, make_celery
 from shared.settings import Settings
-from shared.webhook_events import enqueue_stalled_deliveries, send_after_commit
+from shared.webhooks.events import enqueue_stalled_deliveries, send_after_commit
 from worker.job_state import lock_item_and_job, record_lost
 from worker.video_groups import stalled_joins
 

@@ -24,10 +24,10 @@ from shared.db.webhooks import DeliveryStatus, WebhookDelivery
 from shared.errors import BadInputError
 from shared.queue import DELIVER_WEBHOOK
 from shared.settings import Settings
-from shared.webhook_events import send_after_commit
-from shared.webhook_secrets import tenant_secret
-from shared.webhook_signing import SIGNATURE_HEADER, sign
-from shared.webhook_targets import UnresolvedHostError, check_webhook_target
+from shared.webhooks.events import send_after_commit
+from shared.webhooks.secrets import tenant_secret
+from shared.webhooks.signing import SIGNATURE_HEADER, sign
+from shared.webhooks.targets import UnresolvedHostError, check_webhook_target
 from worker.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shared.schemas.networks import NetworkRef
 from shared.schemas.optimize import MethodName, OptimizeParams
-from shared.webhook_targets import check_url_form
+from shared.webhooks.targets import check_url_form
 
 JobKindName = Literal["image", "multi_style", "recolor", "video"]
 OutputFormat = Literal["png", "jpeg", "webp", "tiff"]
