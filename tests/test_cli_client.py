@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.stack import LocalStack
+from cli.stack import LocalStack
 from shared.settings import Settings
 from tests.cli_process import run_stylefarm
 from tests.conftest_farm import free_port

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from api.extensions import db
+from cli.render import build_style
 from shared.db import JobItem, Style, StyleStatus
 from shared.errors import BadInputError
 from shared.queue import LIGHT_QUEUE, VALIDATE_NETWORK
@@ -40,7 +41,6 @@ from worker.engine.custom_net import NetworkCache, NetworkSource
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
 from worker.job_params import style_spec
-from worker.render_cli import build_style
 
 TILED = RenderOptions(tile_size=64, single_pass_pixels=0)  # 200 × 144 → 12 tiles
 

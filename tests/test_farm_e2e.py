@@ -16,8 +16,8 @@ import pytest
 import redis
 from PIL import Image
 
-from api.client import FarmClient
-from api.stack import LocalStack
+from cli.client import FarmClient
+from cli.stack import LocalStack
 from shared.settings import Settings
 from tests.conftest_farm import free_port
 from tests.onnx_reference import psnr

@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from api.client import ClientError
+from cli.client import ClientError
 from shared.db import Style, StyleKind
 from shared.db.session import make_engine, make_session_factory
 from shared.storage import storage_from_settings

@@ -41,7 +41,7 @@ class WorkerContext:
     def engine(self) -> StyleEngine:
         """The style engine, created on first use in this process (networks load on first render)."""
         if self._engine is None:
-            from worker.render_cli import engine_from_settings  # torch, only where work is done
+            from worker.engine.from_settings import engine_from_settings  # torch, only where work is done
 
             self._engine = engine_from_settings(self.settings)
         return self._engine

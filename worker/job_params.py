@@ -17,9 +17,9 @@ from shared.schemas.networks import NetworkRef
 from shared.settings import Settings
 from shared.storage import Storage
 from worker.engine.custom_net import NetworkSource
+from worker.engine.from_settings import options_from_settings
 from worker.engine.render import RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.render_cli import options_from_settings
 
 
 def job_request(params: dict[str, Any]) -> JobCreate:

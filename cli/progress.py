@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api.client import FINISHED, FarmClient
+from cli.client import FINISHED, FarmClient
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"  # tqdm puts ", " before a postfix
 

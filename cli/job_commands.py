@@ -1,7 +1,7 @@
 """Client commands of ``stylefarm`` that drive jobs over HTTP: submit, status, cancel, list.
 
 They never touch the database or storage directly, so they work against a remote farm. Exit
-codes are listed in ``api.cli_options`` (and in ``--help``).
+codes are listed in ``cli.options`` (and in ``--help``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 import click
 
-from api.cli_batch import submit_batches
-from api.cli_download import PlannedDownload, download_all, plan_downloads
-from api.cli_exit_codes import EXIT_CODES_HELP, ExitCode, exit_code_for_jobs
-from api.cli_inputs import LocalInput, find_inputs, style_choices
-from api.cli_options import echo_json, fail, farm_client, farm_options
-from api.cli_output import batch_document, item_line, job_line, print_batch_result, print_table
-from api.cli_progress import wait_all
-from api.client import ClientError, FarmClient
+from cli.batch import submit_batches
+from cli.client import ClientError, FarmClient
+from cli.download import PlannedDownload, download_all, plan_downloads
+from cli.exit_codes import EXIT_CODES_HELP, ExitCode, exit_code_for_jobs
+from cli.inputs import LocalInput, find_inputs, style_choices
+from cli.options import echo_json, fail, farm_client, farm_options
+from cli.output import batch_document, item_line, job_line, print_batch_result, print_table
+from cli.progress import wait_all
 
 JOB_STATUSES = ["queued", "running", "paused", "succeeded", "failed", "canceled"]
 

@@ -1,7 +1,7 @@
 """``stylefarm render``: stylize one file on this machine with a progress bar.
 
-Kept in ``worker`` because it needs torch; the CLI in ``api`` imports it only when the
-``render`` or ``demo`` command runs, so the API process never loads torch.
+It needs torch (``worker.engine``), so ``cli/main.py`` imports it only when the ``render``
+command runs: the other commands, and the API, never load torch.
 """
 
 from __future__ import annotations
@@ -12,37 +12,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from shared.errors import BadInputError
-from shared.settings import Settings
 from worker.encoding import save_image
 from worker.engine.color import ColorMode
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec, parse_style_name
-
-
-def engine_from_settings(settings: Settings, device: str | None = None) -> StyleEngine:
-    """An engine on the configured (or given) device, caching converted weights under home."""
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    return StyleEngine(
-        device or settings.device,
-        cache_dir=settings.model_cache_dir,
-        network_cache_size=settings.network_cache_size,
-        network_probe_side=settings.network_probe_side,
-    )
-
-
-def options_from_settings(settings: Settings, **overrides: object) -> RenderOptions:
-    """Render options carrying the configured limits, with per-call choices on top."""
-    limits: dict[str, object] = {
-        "tile_size": settings.tile_size,
-        "thumbnail_side": settings.thumbnail_side,
-        "single_pass_pixels": settings.single_pass_pixels,
-        "max_pixels": settings.max_input_pixels,
-        "min_side": settings.min_input_side,
-    }
-    return RenderOptions(**{**limits, **{k: v for k, v in overrides.items() if v is not None}})  # type: ignore[arg-type]
 
 
 def build_style(names: Sequence[str], weights: Sequence[float]) -> StyleSpec:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from api.cli_inputs import LocalInput, chunks
-from api.cli_threads import map_in_threads
-from api.client import FarmClient
+from cli.client import FarmClient
+from cli.inputs import LocalInput, chunks
+from cli.threads import map_in_threads
 
 IMAGE_ONLY_FIELDS = ("output_format", "quality")
 

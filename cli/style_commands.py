@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from api.cli_exit_codes import EXIT_CODES_HELP, ExitCode
-from api.cli_options import echo_json, fail, farm_client, farm_options
-from api.cli_output import print_table
-from api.client import ClientError
+from cli.client import ClientError
+from cli.exit_codes import EXIT_CODES_HELP, ExitCode
+from cli.options import echo_json, fail, farm_client, farm_options
+from cli.output import print_table
 
 
 @click.command(epilog=EXIT_CODES_HELP)

@@ -14,19 +14,19 @@ from typing import Any
 
 import click
 
-from api.cli_exit_codes import EXIT_CODES_HELP
+from cli.exit_codes import EXIT_CODES_HELP
 from shared.errors import StyleFarmError
 
 LAZY_COMMANDS = {
-    "submit": "api.cli_client.submit",
-    "status": "api.cli_client.status",
-    "cancel": "api.cli_client.cancel",
-    "list": "api.cli_client.list_jobs",
-    "styles": "api.cli_styles.styles",
-    "style": "api.cli_styles.style",
-    "up": "api.cli_stack.up",
-    "demo": "api.cli_stack.demo",
-    "keys": "api.cli_stack.keys",
+    "submit": "cli.job_commands.submit",
+    "status": "cli.job_commands.status",
+    "cancel": "cli.job_commands.cancel",
+    "list": "cli.job_commands.list_jobs",
+    "styles": "cli.style_commands.styles",
+    "style": "cli.style_commands.style",
+    "up": "cli.stack_commands.up",
+    "demo": "cli.stack_commands.demo",
+    "keys": "cli.stack_commands.keys",
 }
 
 
@@ -109,8 +109,9 @@ def render(
     **optimize: Any,
 ) -> None:
     """Stylize INPUT_PATH into OUTPUT (format from its extension) on this machine."""
+    from cli.render import build_style, color_mode, render_file
     from shared.settings import Settings
-    from worker.render_cli import build_style, color_mode, engine_from_settings, options_from_settings, render_file
+    from worker.engine.from_settings import engine_from_settings, options_from_settings
 
     try:
         settings = Settings()
@@ -125,8 +126,9 @@ def render(
         engine = engine_from_settings(settings, device)
         style = build_style(styles, weights)
         if method == "optimize":  # same progress bar and output; the optimizer stands in for the engine
+            from worker.jobs.optimize_render import LocalOptimizer
+
             from shared.schemas.optimize import OptimizeParams
-            from worker.optimize_render import LocalOptimizer
 
             side = optimize.pop("optimize_side")
             params = OptimizeParams(**optimize, working_side=side)

@@ -9,8 +9,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from api.cli_exit_codes import ExitCode
-from api.client import ClientError, FarmClient
+from cli.client import ClientError, FarmClient
+from cli.exit_codes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
 

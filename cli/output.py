@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from api.cli_download import PlannedDownload
-from api.cli_inputs import LocalInput
+from cli.download import PlannedDownload
+from cli.inputs import LocalInput
 
 
 def progress_text(job: dict[str, Any]) -> str:

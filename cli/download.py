@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.cli_inputs import LocalInput
-from api.cli_threads import map_in_threads
-from api.client import FarmClient
+from cli.client import FarmClient
+from cli.inputs import LocalInput
+from cli.threads import map_in_threads
 from shared.keys import OUTPUT_EXTENSIONS
 
 _UNSAFE = re.compile(r"[^\w.+-]+")  # \w: letters and digits of any script, and _

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
-from api.cli_download import download_all, plan_downloads
-from api.cli_inputs import LocalInput
-from api.cli_progress import progress_bar, update_bar
-from api.client import ClientError, FarmClient
-from api.stack import LocalStack, StackError
+from cli.client import ClientError, FarmClient
+from cli.download import download_all, plan_downloads
+from cli.inputs import LocalInput
+from cli.progress import progress_bar, update_bar
+from cli.stack import LocalStack, StackError
 from shared.settings import Settings, get_settings
 
 SAMPLES = Path(__file__).parent / "samples"
