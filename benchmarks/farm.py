@@ -253,7 +253,7 @@ class Farm:
         self.database: Any = None
 
     def start(self, worker: bool = True) -> None:
-        from api.keys import create_api_key
+        from api.auth.keys import create_api_key
         from cli.client import FarmClient
         from cli.stack import LocalStack
         from shared.db.session import make_engine, make_session_factory

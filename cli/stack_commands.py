@@ -47,7 +47,7 @@ def keys() -> None:
 @home_option
 def create_key(tenant: str, home: Path | None) -> None:
     """Create an API key for TENANT (created if new); the key is the last line printed."""
-    from api.keys import create_api_key
+    from api.auth.keys import create_api_key
     from shared.db.migrate import upgrade_to_head
     from shared.db.session import make_engine, make_session_factory
 
@@ -97,7 +97,7 @@ def _register_demo_style(client: FarmClient) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("stylefarm-demo"))
 def demo(home: Path | None, out_dir: Path) -> None:
     """Bring the farm up, render the sample photo in four styles as one job, print the outputs."""
-    from api.keys import create_api_key
+    from api.auth.keys import create_api_key
     from shared.db.session import make_engine, make_session_factory
 
     stack = LocalStack(settings_for(home), free_port())

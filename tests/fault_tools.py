@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from api.app import create_app
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
 from shared.db import JobItem, JobStatus, Tenant
 from shared.settings import Settings
 from tests.conftest_api import upload

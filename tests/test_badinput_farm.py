@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
 from shared.db import Upload
 from shared.images import load_image
 from tests import badinput_corpus as corpus

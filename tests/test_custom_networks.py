@@ -288,7 +288,7 @@ def test_jobs_use_a_ready_network_style_alone_and_refuse_blending_it(
 
 def test_the_api_side_loads_neither_torch_nor_onnx():
     code = (
-        "import sys, api.app, api.style_networks, api.network_files;"
+        "import sys, api.app, api.routes.style_networks, api.services.network_files;"
         "loaded = [m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules];"
         "sys.exit(f'loaded {loaded}' if loaded else 0)"
     )

@@ -70,7 +70,7 @@ def farm(farm_env, monkeypatch) -> Iterator[tuple[LocalStack, FarmClient]]:
     stack = LocalStack(settings, free_port(), env=farm_env)
     try:
         stack.start(timeout_s=90)
-        from api.keys import create_api_key
+        from api.auth.keys import create_api_key
         from shared.db.session import make_engine, make_session_factory
 
         engine = make_engine(settings.database_url)

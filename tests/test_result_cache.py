@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.metrics import FarmCollector
+from api.routes.metrics import FarmCollector
 from shared.db import JobStatus
 from shared.schemas.jobs import JobCreate
 from tests.farm_jobs import add_job, enqueue_job, farm_with_worker

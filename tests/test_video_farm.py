@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from api.job_submission import submit_job
-from api.upload_records import store_upload
-from api.video_inputs import inspect_video
+from api.services.job_submission import submit_job
+from api.services.upload_records import store_upload
+from api.services.video_inputs import inspect_video
 from shared.db import ItemRole, JobStatus
 from shared.queue import enqueue_render
 from shared.schemas.jobs import JobCreate

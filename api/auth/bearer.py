@@ -1,7 +1,7 @@
 """API keys: every route needs one unless its view is marked ``@public``.
 
 Why deny by default: a route added later without thought is closed, not open. A key is looked up
-by its SHA-256 (one indexed query, remembered for ``api_key_cache_s``: api/key_cache.py); the
+by its SHA-256 (one indexed query, remembered for ``api_key_cache_s``: api/auth/key_cache.py); the
 tenant it belongs to becomes ``g.tenant_id``, and every query of a blueprint is scoped by it.
 """
 
@@ -14,9 +14,9 @@ from typing import TypeVar
 from flask import Flask, current_app, g, request
 from sqlalchemy import select, update
 
+from api.auth.key_cache import KeyCache
 from api.common import UnauthorizedError
 from api.extensions import SETTINGS_KEY, db
-from api.key_cache import KeyCache
 from shared.db import ApiKey, Tenant, hash_api_key, utcnow
 
 F = TypeVar("F", bound=Callable[..., object])

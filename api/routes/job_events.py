@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, stream_with_context
 from spectree import Response as Responses
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.common import job_items, tenant_job
 from api.extensions import app_settings, db
 from api.openapi import describe

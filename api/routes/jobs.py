@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response as Responses
 from sqlalchemy import select
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.common import (
     CONTENT_TYPES,
     QueueUnavailableError,
@@ -18,11 +18,11 @@ from api.common import (
     tenant_job_with_items,
 )
 from api.extensions import app_settings, db, object_store, task_queue
-from api.job_control import cancel_job, pause_job, resume_job
-from api.job_submission import submit_job, withdraw_job
 from api.openapi import describe, spec
 from api.schemas import ErrorOut, JobList, JobListQuery, JobOut
 from api.serializers import job_out, job_summaries
+from api.services.job_control import cancel_job, pause_job, resume_job
+from api.services.job_submission import submit_job, withdraw_job
 from shared.db import ItemRole, Job, JobItem, JobStatus
 from shared.errors import NotFoundError
 from shared.keys import OUTPUT_EXTENSIONS
@@ -55,7 +55,7 @@ class IdempotencyHeaders(BaseModel):
         HTTP_400=ErrorOut,
         HTTP_401=ErrorOut,
         HTTP_409=ErrorOut,
-        HTTP_429=ErrorOut,  # the tenant's queue is full (api/quotas.py)
+        HTTP_429=ErrorOut,  # the tenant's queue is full (api/auth/quotas.py)
         HTTP_503=ErrorOut,
     ),
     tags=["jobs"],

@@ -16,14 +16,14 @@ from spectree import Response as Responses
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.common import QueueUnavailableError, broker_errors, visible_style
 from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import spec
+from api.routes.styles import _commit_name_change, checked_name
 from api.schemas import ErrorOut, JobOut, StyleOut
 from api.serializers import job_out, style_out
-from api.style_refs import component_ref
-from api.styles import _commit_name_change, checked_name
+from api.services.style_refs import component_ref
 from shared.db import Job, JobItem, JobKind, JobStatus, Style, StyleKind, StyleStatus, new_id
 from shared.errors import BadInputError
 from shared.keys import style_source_key

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from api.upload_records import tenant_uploads
+from api.services.upload_records import tenant_uploads
 from shared.db import ItemRole, JobItem
 from shared.errors import BadInputError
 from shared.schemas.jobs import StyleRef

@@ -21,12 +21,12 @@ from PIL import Image
 from spectree import Response
 from werkzeug.datastructures import FileStorage
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.extensions import app_settings, db, object_store
 from api.openapi import spec
 from api.schemas import ErrorOut, PresignIn, PresignOut, StyleForm, UploadForm, UploadOut
-from api.upload_records import MediaFacts, reserve_upload, store_upload
-from api.video_inputs import inspect_video
+from api.services.upload_records import MediaFacts, reserve_upload, store_upload
+from api.services.video_inputs import inspect_video
 from shared.db import new_id
 from shared.errors import BadInputError, ConflictError, LimitExceededError
 from shared.images import load_image
@@ -135,7 +135,7 @@ def create_upload(form: UploadForm) -> tuple[UploadOut, int]:
 
 
 def create_video_upload(data: bytes, filename: str | None, settings: Settings) -> UploadOut:
-    """Store a video after probing it (``api/video_inputs.py``)."""
+    """Store a video after probing it (``api/services/video_inputs.py``)."""
     video = inspect_video(data, settings)
     upload = store_upload(db.session, object_store.storage, current_tenant_id(), data, video.facts(), filename)
     info = video.info

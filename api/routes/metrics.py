@@ -33,7 +33,7 @@ from spectree import Response as Responses
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.auth import public
+from api.auth.bearer import public
 from api.extensions import app_settings, db
 from api.openapi import NO_AUTH, describe
 from shared.db import Job, JobItem, JobStatus

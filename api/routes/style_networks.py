@@ -15,13 +15,13 @@ from flask import Blueprint, request
 from spectree import Response as Responses
 from werkzeug.datastructures import FileStorage
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.extensions import app_settings, db, object_store
-from api.network_files import recognise_network
 from api.openapi import spec
+from api.routes.styles import checked_name, save_new_style
 from api.schemas import ErrorOut, NetworkStyleForm, StyleOut
 from api.serializers import style_out
-from api.styles import checked_name, save_new_style
+from api.services.network_files import recognise_network
 from shared.db import Style, StyleKind, StyleStatus, new_id
 from shared.errors import BadInputError, LimitExceededError
 from shared.keys import style_network_key

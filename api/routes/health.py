@@ -14,7 +14,7 @@ from flask import Blueprint
 from spectree import Response as Responses
 from sqlalchemy import text
 
-from api.auth import public
+from api.auth.bearer import public
 from api.extensions import db, object_store, task_queue
 from api.openapi import NO_AUTH, spec
 from api.schemas import AliveOut, CheckOut, ReadyOut

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.rate_limit import RateLimitedError
+from api.auth.rate_limit import RateLimitedError
 from shared.db import Job, JobItem, JobStatus, Tenant
 from shared.settings import Settings
 

@@ -14,12 +14,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.auth.quotas import reserve_queue_room
 from api.common import job_items
-from api.quotas import reserve_queue_room
-from api.style_refs import resolve_style_groups
-from api.upload_records import record_checked_bytes, tenant_uploads
-from api.uploads import PRESIGNED_PREFIX, check_upload_size, inspect_image
-from api.video_submission import video_job_items
+from api.routes.uploads import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.services.style_refs import resolve_style_groups
+from api.services.upload_records import record_checked_bytes, tenant_uploads
+from api.services.video_submission import video_job_items
 from shared.db import Job, JobItem, JobStatus, Upload
 from shared.errors import BadInputError, ConflictError, StyleFarmError
 from shared.schemas.jobs import JobCreate
@@ -103,7 +103,7 @@ def submit_job(
         JobItem(job_id=job.id, position=position, input_key=input_key, style_ref=ref.model_dump(mode="json"))
         for position, (input_key, ref) in enumerate((input_key, ref) for input_key in input_keys for ref in style_refs)
     ]
-    if request.kind == "video":  # segments and a join per output instead (api/video_submission.py)
+    if request.kind == "video":  # segments and a join per output instead (api/services/video_submission.py)
         requested_output(settings, request)  # 400 for a container or codec this FFmpeg cannot write
         items = video_job_items(session, settings, tenant_id, job.id, request.inputs, style_refs)
     reserve_queue_room(session, settings, tenant_id, len(items))  # 429 when the tenant's queue is full

@@ -20,7 +20,7 @@ from spectree import Response as Responses
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.common import job_items, tenant_job
 from api.extensions import db, object_store
 from api.openapi import describe

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import filetype
 
-from api.upload_records import MediaFacts
+from api.services.upload_records import MediaFacts
 from shared.errors import BadInputError
 from shared.settings import Settings
 from shared.video.probe import VideoInfo, VideoLimits, check_video_limits, probe_video

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from spectree import Response as Responses
 from sqlalchemy.orm import Session
 
-from api.auth import current_tenant_id
+from api.auth.bearer import current_tenant_id
 from api.extensions import Database, TaskQueue, db
 from api.openapi import spec
 from api.schemas import ErrorOut
