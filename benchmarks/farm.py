@@ -315,7 +315,7 @@ class Baseline:
 
     @staticmethod
     def options(settings: Any, body: dict[str, Any]) -> Any:
-        from worker.job_params import job_request, render_options
+        from worker.jobs.job_params import job_request, render_options
 
         return render_options(settings, job_request({**body, "inputs": ["placeholder"]}))
 
@@ -536,7 +536,7 @@ def measure(farm: Farm, inputs: Inputs, baseline: Baseline, args: argparse.Names
         return result
 
     data = inputs.large.read_bytes()
-    from worker.encoding import encode_image
+    from worker.jobs.encoding import encode_image
 
     for style in styles:
         spec = baseline.spec(BUILTIN if style.startswith("builtin:") else inputs.style_vector)
@@ -582,7 +582,7 @@ def header(args: argparse.Namespace, inputs: Inputs, setups: list[Setup], torch_
         + (f"; and {STYLE_IMAGE.name} uploaded as a style (engine: its vector)" if inputs.style_vector else "")
         + "; job: kind=image, one input, output_format as listed, everything else default",
         "engine: StyleEngine(device=auto → cpu) in this process, networks loaded and warmed, with "
-        "worker.job_params.render_options(settings, request) for the same request (tile 512, thumbnail 1024); "
+        "worker.jobs.job_params.render_options(settings, request) for the same request (tile 512, thumbnail 1024); "
         "the photo's bytes in, decode included, as the worker does",
         "farm: cli.stack.LocalStack per setup (alembic migrations, `celery worker --pool prefork --concurrency 1`, "
         "gunicorn 2 workers); one small and one 4 MP warm-up job first, not counted",

@@ -126,9 +126,8 @@ def render(
         engine = engine_from_settings(settings, device)
         style = build_style(styles, weights)
         if method == "optimize":  # same progress bar and output; the optimizer stands in for the engine
-            from worker.jobs.optimize_render import LocalOptimizer
-
             from shared.schemas.optimize import OptimizeParams
+            from worker.jobs.optimize_render import LocalOptimizer
 
             side = optimize.pop("optimize_side")
             params = OptimizeParams(**optimize, working_side=side)

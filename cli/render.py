@@ -12,10 +12,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from shared.errors import BadInputError
-from worker.encoding import save_image
 from worker.engine.color import ColorMode
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec, parse_style_name
+from worker.jobs.encoding import save_image
 
 
 def build_style(names: Sequence[str], weights: Sequence[float]) -> StyleSpec:

@@ -85,7 +85,7 @@ class LocalStack:
 
     def sweep(self) -> list[str]:
         """Requeue items whose worker stopped sending heartbeats."""
-        from worker.sweeper import run_sweep_once  # no torch: the sweeper only touches the database
+        from worker.runtime.sweeper import run_sweep_once  # no torch: the sweeper only touches the database
 
         return run_sweep_once(self.settings)
 

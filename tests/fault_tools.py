@@ -36,7 +36,7 @@ from shared.settings import Settings
 from tests.conftest_api import upload
 from tests.conftest_farm import free_port
 from tests.worker_farm import BUILTIN_STYLE, Farm, WorkerProcess, png_bytes, wait_until
-from worker.sweeper import run_sweep_once
+from worker.runtime.sweeper import run_sweep_once
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from worker.engine import color
 from worker.engine.custom_net import NetworkCache, NetworkSource
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.job_params import style_spec
+from worker.jobs.job_params import style_spec
 
 TILED = RenderOptions(tile_size=64, single_pass_pixels=0)  # 200 × 144 → 12 tiles
 

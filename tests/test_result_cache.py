@@ -20,7 +20,7 @@ from tests.farm_jobs import add_job, enqueue_job, farm_with_worker
 from tests.prometheus_text import sample, scrape_collector
 from tests.worker_farm import Farm, builtin_ref, png_bytes
 from worker.engine.render import RenderOptions
-from worker.result_cache import cache_key
+from worker.jobs.result_cache import cache_key
 
 
 def _item(**params: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from tests.onnx_reference import psnr
 from tests.video_clips import CLIP
 from tests.worker_farm import Farm, open_farm
 from worker.engine.from_settings import engine_from_settings
-from worker.job_params import job_request, render_options, style_spec
+from worker.jobs.job_params import job_request, render_options, style_spec
 from worker.video.pipeline import plan_from_settings, render_video
 
 MIN_PSNR_DB = 35.0

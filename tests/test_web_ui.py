@@ -23,7 +23,7 @@ from shared.db import Style, StyleKind
 from shared.db.session import make_engine, make_session_factory
 from shared.storage import storage_from_settings
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
-from worker.style_swatches import swatch_key
+from worker.jobs.style_swatches import swatch_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

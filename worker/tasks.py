@@ -21,16 +21,17 @@ from shared.queue import (
     VALIDATE_NETWORK,
 )
 from shared.settings import Settings
-from worker import style_swatches, sweeper
-from worker.context import get_context
-from worker.embedder import StyleEmbedder
-from worker.failures import TRANSIENT_ERRORS
-from worker.item_roles import item_executor
-from worker.network_validator import NetworkValidator
-from worker.outages import retrying_through_database_outages
-from worker.shutdown import handing_back
-from worker.style_refiner import StyleRefiner
-from worker.webhooks import register_webhook_task
+from worker.jobs import style_swatches
+from worker.jobs.embedder import StyleEmbedder
+from worker.jobs.item_roles import item_executor
+from worker.jobs.network_validator import NetworkValidator
+from worker.jobs.style_refiner import StyleRefiner
+from worker.jobs.webhooks import register_webhook_task
+from worker.runtime import sweeper
+from worker.runtime.context import get_context
+from worker.runtime.failures import TRANSIENT_ERRORS
+from worker.runtime.outages import retrying_through_database_outages
+from worker.runtime.shutdown import handing_back
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def render_builtin_swatch(task: Task, style_id: str) -> None:
 
 
 def refine_style(task: Task, item_id: str) -> None:
-    """Refine a style's vector: the one item of a ``refine_style`` job (worker/style_refiner.py)."""
+    """Refine a style's vector: the one item of a ``refine_style`` job (worker/jobs/style_refiner.py)."""
     with handing_back():
         StyleRefiner(get_context(), item_id, final_attempt=_final_attempt(task)).run()
 

@@ -2,7 +2,7 @@
 
 Why on request: built-ins ship without pictures; the gallery asks for them the first time it
 shows a built-in without one, and workers render each once on the light queue
-(``worker/style_swatches.py``), one task per style so a render waits behind one swatch at most.
+(``worker/jobs/style_swatches.py``), one task per style so a render waits behind one swatch at most.
 Asking again while they are being made only queues tasks that find nothing left to do.
 """
 

@@ -2,7 +2,7 @@
 
 Why planned at submission: every segment item knows its frame range before any worker starts, so
 segments render on any number of workers at once, and the join item (sent by the worker whose
-segment completes the group, see ``worker/video_groups.py``) knows which segments to concatenate.
+segment completes the group, see ``worker/jobs/video_groups.py``) knows which segments to concatenate.
 """
 
 from __future__ import annotations

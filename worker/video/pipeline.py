@@ -1,7 +1,7 @@
 """The whole video path in one process: probe, clip statistics, segments in order, join.
 
-Why: the farm runs the same steps spread over workers (``worker/segment_renderer.py``,
-``worker/video_joiner.py``); this sequential form is the reference the farm's output is compared
+Why: the farm runs the same steps spread over workers (``worker/jobs/segment_renderer.py``,
+``worker/jobs/video_joiner.py``); this sequential form is the reference the farm's output is compared
 with, and what the benchmark and a local render use.
 """
 

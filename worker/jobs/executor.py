@@ -20,17 +20,17 @@ from sqlalchemy.orm import Session
 
 from shared.db import Job, JobItem, JobStatus, utcnow
 from shared.keys import output_key
-from worker import result_cache
-from worker.context import WorkerContext
-from worker.encoding import encode_image
 from worker.engine.render import RenderCanceled
-from worker.failures import describe, is_transient
-from worker.identity import current_worker_id, owner_is_gone
-from worker.job_params import job_request, render_options, style_spec
-from worker.job_state import failure_reasons, finish_item, lock_item_and_job, record_lost, refresh_job_status
-from worker.optimize_render import render_function
-from worker.progress import Heartbeat, ItemProgress, ItemReassigned
-from worker.shutdown import HandBack, hand_back_item, stop_check
+from worker.jobs import result_cache
+from worker.jobs.encoding import encode_image
+from worker.jobs.job_params import job_request, render_options, style_spec
+from worker.jobs.optimize_render import render_function
+from worker.runtime.context import WorkerContext
+from worker.runtime.failures import describe, is_transient
+from worker.runtime.identity import current_worker_id, owner_is_gone
+from worker.runtime.job_state import failure_reasons, finish_item, lock_item_and_job, record_lost, refresh_job_status
+from worker.runtime.progress import Heartbeat, ItemProgress, ItemReassigned
+from worker.runtime.shutdown import HandBack, hand_back_item, stop_check
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class ItemRenderer:
             return None
         except RenderCanceled:
             return self._finish(JobStatus.CANCELED, reason="cancel requested")
-        except HandBack:  # warm shutdown: queued again for another worker (worker/shutdown.py)
+        except HandBack:  # warm shutdown: queued again for another worker (worker/runtime/shutdown.py)
             self._hand_back()
             raise
         except Exception as exc:

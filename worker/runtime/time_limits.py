@@ -19,8 +19,8 @@ from celery.exceptions import TimeLimitExceeded
 
 from shared.db import JobStatus, utcnow
 from shared.queue import RENDER_ITEM
-from worker.context import get_context
-from worker.job_state import finish_item, lock_item_and_job
+from worker.runtime.context import get_context
+from worker.runtime.job_state import finish_item, lock_item_and_job
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy import update
 
 from shared.db import Style, StyleKind
 from shared.keys import style_thumbnail_key
-from worker.context import WorkerContext
-from worker.embedder import thumbnail_jpeg
+from worker.jobs.embedder import thumbnail_jpeg
+from worker.runtime.context import WorkerContext
 
 log = logging.getLogger(__name__)
 

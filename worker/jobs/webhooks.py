@@ -28,7 +28,7 @@ from shared.webhooks.events import send_after_commit
 from shared.webhooks.secrets import tenant_secret
 from shared.webhooks.signing import SIGNATURE_HEADER, sign
 from shared.webhooks.targets import UnresolvedHostError, check_webhook_target
-from worker.context import WorkerContext, get_context
+from worker.runtime.context import WorkerContext, get_context
 
 log = logging.getLogger(__name__)
 

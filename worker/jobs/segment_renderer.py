@@ -21,17 +21,17 @@ from shared.keys import video_segment_key
 from shared.queue import enqueue_render, render_queue
 from shared.video.probe import probe_video
 from shared.video.segments import Segment
-from worker.context import WorkerContext
-from worker.executor import ClaimedItem, ItemRenderer, RenderedOutput
-from worker.job_params import job_request, render_options, style_spec
-from worker.progress import ItemProgress
-from worker.shutdown import stop_check
+from worker.jobs.executor import ClaimedItem, ItemRenderer, RenderedOutput
+from worker.jobs.job_params import job_request, render_options, style_spec
+from worker.jobs.video_groups import dispatch_join
+from worker.runtime.context import WorkerContext
+from worker.runtime.progress import ItemProgress
+from worker.runtime.shutdown import stop_check
 from worker.video.clip_stats import clip_style
 from worker.video.files import fetch
 from worker.video.frames import output_size
 from worker.video.pipeline import plan_from_settings
 from worker.video.segment_render import render_segment
-from worker.video_groups import dispatch_join
 
 log = logging.getLogger(__name__)
 

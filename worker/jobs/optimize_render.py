@@ -21,11 +21,11 @@ from shared.schemas.jobs import JobCreate, StyleRef
 from shared.schemas.optimize import OptimizeParams
 from shared.settings import Settings
 from shared.storage import Storage
-from worker.context import WorkerContext
 from worker.engine.optimize.engine import OptimizeEngine
 from worker.engine.optimize.options import OptimizeOptions
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec
+from worker.runtime.context import WorkerContext
 
 RenderFunction = Callable[..., np.ndarray]  # StyleEngine.render's signature
 

@@ -15,9 +15,9 @@ from shared.db import Style, StyleKind, StyleStatus
 from shared.errors import BadInputError
 from shared.images import load_image
 from shared.keys import style_thumbnail_key
-from worker.context import WorkerContext
-from worker.encoding import encode_image
-from worker.failures import describe, is_transient
+from worker.jobs.encoding import encode_image
+from worker.runtime.context import WorkerContext
+from worker.runtime.failures import describe, is_transient
 
 log = logging.getLogger(__name__)
 

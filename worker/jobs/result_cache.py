@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from shared.db import Job, JobItem, JobStatus
 from shared.errors import NotFoundError, StorageError
-from worker.context import WorkerContext
-from worker.encoding import pil_format
+from worker.jobs.encoding import pil_format
+from worker.runtime.context import WorkerContext
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from celery import Celery
 from sqlalchemy import select
 
 from shared.db import ItemRole, Job, JobItem, JobKind
-from worker.context import WorkerContext
-from worker.executor import ItemRenderer
+from worker.jobs.executor import ItemRenderer
+from worker.runtime.context import WorkerContext
 
 
 def item_executor(context: WorkerContext, item_id: str, *, final_attempt: bool, app: Celery) -> ItemRenderer:
@@ -20,15 +20,15 @@ def item_executor(context: WorkerContext, item_id: str, *, final_attempt: bool, 
         role = session.scalar(select(JobItem.role).where(JobItem.id == item_id))
         kind = session.scalar(select(Job.kind).join(JobItem, JobItem.job_id == Job.id).where(JobItem.id == item_id))
     if kind == JobKind.REFINE_STYLE:  # a refine item sent again as render_item (sweeper, resume)
-        from worker.style_refiner import StyleRefiner
+        from worker.jobs.style_refiner import StyleRefiner
 
         return StyleRefiner(context, item_id, final_attempt=final_attempt)
     if role == ItemRole.SEGMENT:
-        from worker.segment_renderer import SegmentRenderer
+        from worker.jobs.segment_renderer import SegmentRenderer
 
         return SegmentRenderer(context, item_id, final_attempt=final_attempt, app=app)
     if role == ItemRole.JOIN:
-        from worker.video_joiner import VideoJoiner
+        from worker.jobs.video_joiner import VideoJoiner
 
         return VideoJoiner(context, item_id, final_attempt=final_attempt)
     return ItemRenderer(context, item_id, final_attempt=final_attempt)

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from shared.db import Style, StyleKind
 from shared.errors import BadInputError
 from shared.schemas.networks import NetworkRef
-from worker.embedder import StyleEmbedder
-from worker.job_params import network_source
+from worker.jobs.embedder import StyleEmbedder
+from worker.jobs.job_params import network_source
 
 
 class NetworkValidator(StyleEmbedder):

@@ -24,15 +24,15 @@ from shared.errors import BadInputError
 from shared.keys import output_key, style_thumbnail_key
 from shared.schemas.jobs import StyleRef
 from shared.schemas.optimize import RefineCreate
-from worker.embedder import thumbnail_jpeg
-from worker.encoding import encode_image
 from worker.engine.refine import RefineOptions, RefineResult, refine_style_vector
 from worker.engine.render import RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.executor import ClaimedItem, ItemRenderer, RenderedOutput
-from worker.optimize_render import optimize_engine
-from worker.progress import ItemProgress
-from worker.style_swatches import sample_photo
+from worker.jobs.embedder import thumbnail_jpeg
+from worker.jobs.encoding import encode_image
+from worker.jobs.executor import ClaimedItem, ItemRenderer, RenderedOutput
+from worker.jobs.optimize_render import optimize_engine
+from worker.jobs.style_swatches import sample_photo
+from worker.runtime.progress import ItemProgress
 
 log = logging.getLogger(__name__)
 
