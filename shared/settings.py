@@ -8,7 +8,7 @@ an hour later. Nothing here reads the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -16,9 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shared.schemas.networks import NETWORK_FORMATS
-
 MB = 1024 * 1024
+# The user-network file formats workers can run; ``network_formats`` picks among them. Defined here
+# (not in ``shared/schemas/networks.py``, which uses it) so settings import no schema.
+NetworkFormatName = Literal["torchscript", "onnx"]
+NETWORK_FORMATS: tuple[str, ...] = get_args(NetworkFormatName)
 
 
 def _default_home() -> Path:

@@ -17,8 +17,8 @@ from cli.render import build_style
 from shared.db import JobItem, Style, StyleStatus
 from shared.errors import BadInputError
 from shared.queue import LIGHT_QUEUE, VALIDATE_NETWORK
-from shared.schemas.jobs import StyleComponentRef, StyleRef
 from shared.schemas.networks import NetworkRef
+from shared.schemas.style_refs import StyleComponentRef, StyleRef
 from shared.settings import Settings
 from tests.conftest_api import image_bytes, queued_tasks, upload
 from tests.custom_networks import (

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from shared.db import ItemRole, Job, JobItem, JobStatus, Tenant, utcnow
 from shared.video.segments import plan_segments
-from worker.jobs.video_groups import DISPATCHED, RESENT, dispatch_join, stalled_joins
 from worker.runtime.job_state import finish_item
+from worker.runtime.video_groups import DISPATCHED, RESENT, dispatch_join, stalled_joins
 
 
 def video_job(session: Session, segments: int = 3) -> tuple[Job, list[JobItem], JobItem]:

@@ -28,8 +28,8 @@ from shared.db import Job, JobItem, JobKind, JobStatus, Style, StyleKind, StyleS
 from shared.errors import BadInputError
 from shared.keys import style_source_key
 from shared.queue import enqueue_refine
-from shared.schemas.jobs import StyleRef
 from shared.schemas.optimize import RefineCreate
+from shared.schemas.style_refs import StyleRef
 
 bp = Blueprint("style_refine", __name__, url_prefix="/v1/styles")
 

@@ -20,9 +20,10 @@ from api.auth.bearer import current_tenant_id
 from api.common import QueueUnavailableError, broker_errors, paginate, send_stored_object, visible_style, visible_styles
 from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import describe, spec
-from api.routes.uploads import inspect_image, read_upload
+from api.routes.uploads import read_upload
 from api.schemas import ErrorOut, StyleForm, StyleList, StyleListQuery, StyleOut, StylePatch
 from api.serializers import style_out
+from api.services.image_inputs import inspect_image
 from shared.db import Style, StyleKind, StyleStatus, new_id
 from shared.errors import BadInputError, ConflictError, NotFoundError
 from shared.keys import style_source_key

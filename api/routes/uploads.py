@@ -12,12 +12,7 @@ Images sent through a presigned URL never pass through the API, so their ids car
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-
-import filetype
 from flask import Blueprint
-from PIL import Image
 from spectree import Response
 from werkzeug.datastructures import FileStorage
 
@@ -25,73 +20,15 @@ from api.auth.bearer import current_tenant_id
 from api.extensions import app_settings, db, object_store
 from api.openapi import spec
 from api.schemas import ErrorOut, PresignIn, PresignOut, StyleForm, UploadForm, UploadOut
-from api.services.upload_records import MediaFacts, reserve_upload, store_upload
+from api.services.image_inputs import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.services.upload_records import reserve_upload, store_upload
 from api.services.video_inputs import inspect_video
 from shared.db import new_id
-from shared.errors import BadInputError, ConflictError, LimitExceededError
-from shared.images import load_image
+from shared.errors import BadInputError, ConflictError
 from shared.keys import upload_key
 from shared.settings import Settings
 
-PRESIGNED_PREFIX = "presigned-"
-# How much of a file is read for the markup check: an HTML or SVG file starts with "<" after at
-# most a byte-order mark and some blank space.
-_MARKUP_PROBE_BYTES = 512
-
 bp = Blueprint("uploads", __name__, url_prefix="/v1/uploads")
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int
-    height: int
-    format: str
-
-    @property
-    def content_type(self) -> str:
-        return Image.MIME.get(self.format, "application/octet-stream")
-
-    def facts(self) -> MediaFacts:
-        return MediaFacts("image", self.content_type, self.width, self.height)
-
-
-def check_upload_size(size: int, settings: Settings) -> None:
-    """Refuse a file over ``max_upload_bytes`` (413)."""
-    if size > settings.max_upload_bytes:
-        raise LimitExceededError(
-            f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}",
-            details={"max_upload_bytes": settings.max_upload_bytes},
-        )
-
-
-def _looks_like_markup(data: bytes) -> bool:
-    head = data[:_MARKUP_PROBE_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<")
-
-
-def refuse_non_image(data: bytes) -> None:
-    """400 naming what the file is when its bytes say it is not a raster image (markup, video, ...)."""
-    if _looks_like_markup(data):
-        raise BadInputError(
-            "not an image: the file is text markup (HTML, SVG or XML); send a raster image such as JPEG, PNG or WebP",
-            details={"detected": "text/markup"},
-        )
-    kind = filetype.guess(data)
-    if kind is not None and not kind.mime.startswith("image/"):
-        hint = "; upload videos with kind=video" if kind.mime.startswith("video/") else ""
-        raise BadInputError(f"not an image: the file is {kind.mime}{hint}", details={"detected": kind.mime})
-
-
-def inspect_image(data: bytes, settings: Settings) -> ImageInfo:
-    """Decode ``data`` within the configured limits (413 if too large, 400 if not a usable image)."""
-    check_upload_size(len(data), settings)
-    if not data:
-        raise BadInputError("the file is empty")
-    refuse_non_image(data)
-    image = load_image(data, settings.max_input_pixels, settings.min_input_side)
-    with Image.open(io.BytesIO(data)) as img:  # header only: the format the bytes are in
-        image_format = img.format or "unknown"
-    return ImageInfo(image.width, image.height, image_format)
 
 
 def upload_file(form: UploadForm | StyleForm | None) -> FileStorage:

@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 
 from api.auth.quotas import reserve_queue_room
 from api.common import job_items
-from api.routes.uploads import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.services.image_inputs import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.services.optimize_checks import check_optimize_request
 from api.services.style_refs import resolve_style_groups
 from api.services.upload_records import record_checked_bytes, tenant_uploads
 from api.services.video_submission import video_job_items
 from shared.db import Job, JobItem, JobStatus, Upload
 from shared.errors import BadInputError, ConflictError, StyleFarmError
 from shared.schemas.jobs import JobCreate
-from shared.schemas.optimize import check_optimize_request
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.video.output import requested_output

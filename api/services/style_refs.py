@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from api.common import is_valid_id, visible_styles
 from shared.db import Style, StyleKind, StyleStatus
 from shared.errors import BadInputError
-from shared.schemas.jobs import StyleChoice, StyleComponentRef, StyleRef
+from shared.schemas.jobs import StyleChoice
 from shared.schemas.networks import NetworkRef
+from shared.schemas.style_refs import StyleComponentRef, StyleRef
 
 
 def find_style(session: Session, tenant_id: str, name: str) -> Style | None:

@@ -2,7 +2,7 @@
 
 Why planned at submission: every segment item knows its frame range before any worker starts, so
 segments render on any number of workers at once, and the join item (sent by the worker whose
-segment completes the group, see ``worker/jobs/video_groups.py``) knows which segments to concatenate.
+segment completes the group, see ``worker/runtime/video_groups.py``) knows which segments to concatenate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.services.upload_records import tenant_uploads
 from shared.db import ItemRole, JobItem
 from shared.errors import BadInputError
-from shared.schemas.jobs import StyleRef
+from shared.schemas.style_refs import StyleRef
 from shared.settings import Settings
 from shared.video.segments import plan_segments
 

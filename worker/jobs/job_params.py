@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.errors import BadInputError, NotFoundError
-from shared.schemas.jobs import JobCreate, StyleRef
+from shared.schemas.jobs import JobCreate
 from shared.schemas.networks import NetworkRef
+from shared.schemas.style_refs import StyleRef
 from shared.settings import Settings
 from shared.storage import Storage
 from worker.engine.custom_net import NetworkSource

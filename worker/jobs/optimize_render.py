@@ -17,8 +17,9 @@ import numpy as np
 
 from shared.errors import BadInputError
 from shared.images import ImageSource
-from shared.schemas.jobs import JobCreate, StyleRef
+from shared.schemas.jobs import JobCreate
 from shared.schemas.optimize import OptimizeParams
+from shared.schemas.style_refs import StyleRef
 from shared.settings import Settings
 from shared.storage import Storage
 from worker.engine.optimize.engine import OptimizeEngine

@@ -23,10 +23,10 @@ from shared.video.probe import probe_video
 from shared.video.segments import Segment
 from worker.jobs.executor import ClaimedItem, ItemRenderer, RenderedOutput
 from worker.jobs.job_params import job_request, render_options, style_spec
-from worker.jobs.video_groups import dispatch_join
 from worker.runtime.context import WorkerContext
 from worker.runtime.progress import ItemProgress
 from worker.runtime.shutdown import stop_check
+from worker.runtime.video_groups import dispatch_join
 from worker.video.clip_stats import clip_style
 from worker.video.files import fetch
 from worker.video.frames import output_size

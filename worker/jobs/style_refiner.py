@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from shared.db import Job, JobItem, JobStatus, Style, StyleStatus
 from shared.errors import BadInputError
 from shared.keys import output_key, style_thumbnail_key
-from shared.schemas.jobs import StyleRef
 from shared.schemas.optimize import RefineCreate
+from shared.schemas.style_refs import StyleRef
 from worker.engine.refine import RefineOptions, RefineResult, refine_style_vector
 from worker.engine.render import RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec

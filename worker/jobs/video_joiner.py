@@ -19,9 +19,9 @@ from shared.keys import output_key
 from worker.engine.render import RenderCanceled
 from worker.jobs.executor import ClaimedItem, ItemRenderer, RenderedOutput
 from worker.jobs.job_params import job_request, render_options
-from worker.jobs.video_groups import group_items, segments_done
 from worker.runtime.progress import ItemProgress
 from worker.runtime.shutdown import stop_check
+from worker.runtime.video_groups import group_items, segments_done
 from worker.video.files import fetch
 from worker.video.join import JoinResult, join_segments
 from worker.video.pipeline import plan_from_settings

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import ItemRole, Job, JobItem, JobStatus
 from shared.webhooks.events import record_job_event
-from worker.jobs.video_groups import end_join_with_segment
+from worker.runtime.video_groups import end_join_with_segment
 
 # Attempts that ended without a result on some worker; their "error" entries are the reasons.
 UNFINISHED_ATTEMPT_EVENTS = ("lost", "retry")

@@ -21,8 +21,8 @@ from shared.db.session import make_engine, make_session_factory
 from shared.queue import LIGHT_QUEUE, SWEEP_LOST_ITEMS, enqueue_render, make_celery
 from shared.settings import Settings
 from shared.webhooks.events import enqueue_stalled_deliveries, send_after_commit
-from worker.jobs.video_groups import stalled_joins
 from worker.runtime.job_state import lock_item_and_job, record_lost
+from worker.runtime.video_groups import stalled_joins
 
 
 def sweep_lost_items(session: Session, now: datetime, heartbeat_timeout_s: float) -> list[str]:
