@@ -10,8 +10,6 @@ from sqlalchemy import select
 from api.auth.bearer import current_tenant_id
 from api.common import (
     CONTENT_TYPES,
-    QueueUnavailableError,
-    broker_errors,
     paginate,
     send_stored_object,
     tenant_job,
@@ -21,12 +19,12 @@ from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import describe, spec
 from api.schemas import ErrorOut, JobList, JobListQuery, JobOut
 from api.serializers import job_out, job_summaries
+from api.services.dispatch import dispatch, send_items
 from api.services.job_control import cancel_job, pause_job, resume_job
-from api.services.job_submission import submit_job, withdraw_job
-from shared.db import ItemRole, Job, JobItem, JobStatus
+from api.services.job_submission import submit_job
+from shared.db import Job, JobItem, JobStatus
 from shared.errors import NotFoundError
 from shared.keys import OUTPUT_EXTENSIONS
-from shared.queue import enqueue_render, render_queue
 from shared.schemas.jobs import JobCreate
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -66,16 +64,7 @@ def create_job(json: JobCreate, headers: IdempotencyHeaders) -> tuple[JobOut, in
     submission = submit_job(
         session, object_store.storage, app_settings(), current_tenant_id(), json, headers.idempotency_key
     )
-    if submission.created:
-        try:
-            with broker_errors():
-                queue = render_queue(submission.job.params, len(submission.items), app_settings())
-                for item in submission.items:
-                    if item.role != ItemRole.JOIN:  # a video's join is sent by its last segment
-                        enqueue_render(task_queue.celery, item.id, queue)
-        except QueueUnavailableError:
-            withdraw_job(session, submission.job)
-            raise
+    dispatch(session, task_queue.celery, app_settings(), submission)
     return job_out(submission.job, submission.items), 201 if submission.created else 200
 
 
@@ -119,10 +108,7 @@ def pause(job_id: str) -> JobOut:
 def resume(job_id: str) -> JobOut:
     """Resume a paused job: its queued items are sent to the workers again."""
     job, items, to_enqueue = resume_job(db.session, current_tenant_id(), job_id)
-    queue = render_queue(job.params, len(items), app_settings())
-    with broker_errors():
-        for item in to_enqueue:
-            enqueue_render(task_queue.celery, item.id, queue)
+    send_items(task_queue.celery, app_settings(), job, len(items), to_enqueue)
     return job_out(job, items)
 
 

@@ -16,12 +16,12 @@ from spectree import Response as Responses
 from werkzeug.datastructures import FileStorage
 
 from api.auth.bearer import current_tenant_id
-from api.extensions import app_settings, db, object_store
+from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import spec
-from api.routes.styles import checked_name, save_new_style
 from api.schemas import ErrorOut, NetworkStyleForm, StyleOut
 from api.serializers import style_out
 from api.services.network_files import recognise_network
+from api.services.new_styles import checked_name, save_pending_style
 from shared.db import Style, StyleKind, StyleStatus, new_id
 from shared.errors import BadInputError, LimitExceededError
 from shared.keys import style_network_key
@@ -86,7 +86,6 @@ def create_network_style(form: NetworkStyleForm) -> tuple[StyleOut, int]:
     )
     style_id = new_id()
     network_key = style_network_key(tenant_id, style_id)
-    object_store.storage.put_bytes(network_key, data, NETWORK_CONTENT_TYPE)
     style = Style(
         id=style_id,
         tenant_id=tenant_id,
@@ -98,5 +97,6 @@ def create_network_style(form: NetworkStyleForm) -> tuple[StyleOut, int]:
         network_options=options.model_dump(),
         defaults={},
     )
-    save_new_style(session, style, network_key, enqueue_validate_network)
+    stored = (network_key, data, NETWORK_CONTENT_TYPE)
+    save_pending_style(session, object_store.storage, task_queue.celery, style, stored, enqueue_validate_network)
     return style_out(style), 201

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth.bearer import current_tenant_id
-from api.common import QueueUnavailableError, broker_errors, visible_style
+from api.common import visible_style
 from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import spec
-from api.routes.styles import _commit_name_change, checked_name
 from api.schemas import ErrorOut, JobOut, StyleOut
 from api.serializers import job_out, style_out
+from api.services.new_styles import checked_name, save_pending_style
 from api.services.style_refs import component_ref
 from shared.db import Job, JobItem, JobKind, JobStatus, Style, StyleKind, StyleStatus, new_id
 from shared.errors import BadInputError
@@ -69,7 +69,6 @@ def refine_style(style_id: str, json: RefineCreate) -> tuple[RefineOut, int]:
     child_id = new_id()
     storage = object_store.storage
     source_key = style_source_key(tenant_id, child_id)
-    storage.put_bytes(source_key, storage.get_bytes(parent.source_key or ""))
     child = Style(
         id=child_id,
         tenant_id=tenant_id,
@@ -83,22 +82,16 @@ def refine_style(style_id: str, json: RefineCreate) -> tuple[RefineOut, int]:
     )
     params = {"kind": JobKind.REFINE_STYLE.value, "style_id": parent.id, "refined_style_id": child_id}
     job = Job(
-        tenant_id=tenant_id, kind=JobKind.REFINE_STYLE, status=JobStatus.QUEUED, params=params | json.model_dump()
+        id=new_id(),
+        tenant_id=tenant_id,
+        kind=JobKind.REFINE_STYLE,
+        status=JobStatus.QUEUED,
+        params=params | json.model_dump(),
     )
-    session.add_all([child, job])
-    session.flush()
     ref = StyleRef(label=parent.name, components=[component_ref(parent, 1.0)])
-    item = JobItem(job_id=job.id, position=0, input_key=source_key, style_ref=ref.model_dump(mode="json"))
-    session.add(item)
-    _commit_name_change(session, name)
-    try:
-        with broker_errors():
-            enqueue_refine(task_queue.celery, item.id)
-    except QueueUnavailableError:
-        for row in (item, job, child):  # nothing would ever run it: leave no pending style behind
-            session.delete(row)
-            session.flush()
-        session.commit()
-        storage.delete(source_key)
-        raise
+    item = JobItem(id=new_id(), job_id=job.id, position=0, input_key=source_key, style_ref=ref.model_dump(mode="json"))
+    stored = (source_key, storage.get_bytes(parent.source_key or ""), None)
+    save_pending_style(
+        session, storage, task_queue.celery, child, stored, enqueue_refine, rows=[job, item], task_arg=item.id
+    )
     return RefineOut(job=job_out(job, [item]), style=style_out(child)), 202

@@ -7,29 +7,24 @@ any style but cannot be changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from celery import Celery
 from flask import Blueprint, Response
 from spectree import Response as Responses
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.bearer import current_tenant_id
-from api.common import QueueUnavailableError, broker_errors, paginate, send_stored_object, visible_style, visible_styles
+from api.common import paginate, send_stored_object, visible_style, visible_styles
 from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import describe, spec
 from api.routes.uploads import read_upload
 from api.schemas import ErrorOut, StyleForm, StyleList, StyleListQuery, StyleOut, StylePatch
 from api.serializers import style_out
 from api.services.image_inputs import inspect_image
+from api.services.new_styles import checked_name, commit_name_change, save_pending_style
 from shared.db import Style, StyleKind, StyleStatus, new_id
-from shared.errors import BadInputError, ConflictError, NotFoundError
+from shared.errors import ConflictError, NotFoundError
 from shared.keys import style_source_key
 from shared.queue import enqueue_embed
-
-RESERVED_NAME_PREFIX = "builtin"  # names of the public styles; a tenant's style would shadow them
 
 bp = Blueprint("styles", __name__, url_prefix="/v1/styles")
 
@@ -42,26 +37,6 @@ def _own_style(session: Session, tenant_id: str, style_id: str) -> Style:
     if style.tenant_id is None:
         raise ConflictError(f"style {style_id} is a public built-in and cannot be changed")
     return style
-
-
-def checked_name(session: Session, tenant_id: str, name: str, style_id: str | None = None) -> str:
-    name = name.strip()
-    if not name:
-        raise BadInputError("a style name must not be blank")
-    if name.lower().startswith(RESERVED_NAME_PREFIX):
-        raise BadInputError(f"style names starting with {RESERVED_NAME_PREFIX!r} are reserved for the built-ins")
-    clash = session.scalar(select(Style.id).where(Style.tenant_id == tenant_id, Style.name == name))
-    if clash is not None and clash != style_id:
-        raise ConflictError(f"you already have a style named {name!r}", details={"style_id": clash})
-    return name
-
-
-def _commit_name_change(session: Session, name: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError:  # a concurrent request took the name between the check and the commit
-        session.rollback()
-        raise ConflictError(f"you already have a style named {name!r}") from None
 
 
 @bp.get("")
@@ -105,7 +80,6 @@ def create_style(form: StyleForm) -> tuple[StyleOut, int]:
     info = inspect_image(data, settings)
     style_id = new_id()
     source_key = style_source_key(tenant_id, style_id)
-    object_store.storage.put_bytes(source_key, data, info.content_type)
     style = Style(
         id=style_id,
         tenant_id=tenant_id,
@@ -115,26 +89,9 @@ def create_style(form: StyleForm) -> tuple[StyleOut, int]:
         source_key=source_key,
         defaults={},
     )
-    save_new_style(session, style, source_key, enqueue_embed)
+    stored = (source_key, data, info.content_type)
+    save_pending_style(session, object_store.storage, task_queue.celery, style, stored, enqueue_embed)
     return style_out(style), 201
-
-
-def save_new_style(session: Session, style: Style, stored_key: str, enqueue: Callable[[Celery, str], None]) -> None:
-    """Commit a new ``pending`` style and ``enqueue`` the worker task that prepares it.
-
-    When the queue is down, the style and its stored file are removed again (503): nothing would
-    ever prepare it, and it must not stay pending forever.
-    """
-    session.add(style)
-    _commit_name_change(session, style.name)
-    try:
-        with broker_errors():
-            enqueue(task_queue.celery, style.id)
-    except QueueUnavailableError:
-        session.delete(style)
-        session.commit()
-        object_store.storage.delete(stored_key)
-        raise
 
 
 @bp.patch("/<style_id>")
@@ -147,7 +104,7 @@ def update_style(style_id: str, json: StylePatch) -> StyleOut:
         style.name = checked_name(session, tenant_id, json.name, style_id=style.id)
     if json.defaults is not None:
         style.defaults = json.defaults.model_dump(exclude_none=True)
-    _commit_name_change(session, style.name)
+    commit_name_change(session, style.name)
     return style_out(style)
 
 

@@ -3,7 +3,8 @@
 Everything is checked before anything is written: every input exists under the tenant's uploads
 (and, when it came through a presigned URL, is a real image within limits) and every style
 resolves to a ready one. The job and all its items are then written in one transaction; the
-caller enqueues the items after the commit, so a worker never sees an item that is not there.
+caller dispatches the items after the commit (``dispatch.py``), so a worker never sees an item that
+is not there.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ class Submission:
     created: bool  # False: an earlier request with the same Idempotency-Key made this job
 
 
-def _input_keys(
+def _inputs(
     session: Session, storage: Storage, settings: Settings, tenant_id: str, upload_ids: list[str]
-) -> list[str]:
-    """The storage key of each input, after checking it is one of the tenant's uploads."""
+) -> list[Upload]:
+    """The upload of each input, in order, after checking it is one of the tenant's uploads."""
     uploads = tenant_uploads(session, tenant_id, upload_ids)
     for upload in {upload.id: upload for upload in uploads}.values():
         if upload.id.startswith(PRESIGNED_PREFIX):  # every time: its URL may be used again until it expires
             _check_presigned_upload(storage, settings, upload)
-    return [upload.storage_key for upload in uploads]
+    return uploads
 
 
 def _check_presigned_upload(storage: Storage, settings: Settings, upload: Upload) -> None:
@@ -84,7 +85,7 @@ def submit_job(
         return found
     if request.callback_url is not None:
         check_webhook_target(request.callback_url, allow_private=settings.webhook_allow_private)
-    input_keys = _input_keys(session, storage, settings, tenant_id, request.inputs)
+    uploads = _inputs(session, storage, settings, tenant_id, request.inputs)
     style_refs = resolve_style_groups(session, tenant_id, request.style_groups())
     if request.method == "optimize":
         check_optimize_request(request.kind, request.optimize, style_refs, settings)
@@ -99,13 +100,16 @@ def submit_job(
     )
     session.add(job)
     session.flush()  # the job id, for the items
-    items = [
-        JobItem(job_id=job.id, position=position, input_key=input_key, style_ref=ref.model_dump(mode="json"))
-        for position, (input_key, ref) in enumerate((input_key, ref) for input_key in input_keys for ref in style_refs)
-    ]
-    if request.kind == "video":  # segments and a join per output instead (api/services/video_submission.py)
+    if request.kind == "video":  # segments and a join per output (api/services/video_submission.py)
         requested_output(settings, request)  # 400 for a container or codec this FFmpeg cannot write
-        items = video_job_items(session, settings, tenant_id, job.id, request.inputs, style_refs)
+        items = video_job_items(settings, job.id, uploads, style_refs)
+    else:
+        items = [
+            JobItem(
+                job_id=job.id, position=position, input_key=upload.storage_key, style_ref=ref.model_dump(mode="json")
+            )
+            for position, (upload, ref) in enumerate((upload, ref) for upload in uploads for ref in style_refs)
+        ]
     reserve_queue_room(session, settings, tenant_id, len(items))  # 429 when the tenant's queue is full
     session.add_all(items)
     try:

@@ -7,10 +7,7 @@ segment completes the group, see ``worker/runtime/video_groups.py``) knows which
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from api.services.upload_records import tenant_uploads
-from shared.db import ItemRole, JobItem
+from shared.db import ItemRole, JobItem, Upload
 from shared.errors import BadInputError
 from shared.schemas.style_refs import StyleRef
 from shared.settings import Settings
@@ -18,12 +15,12 @@ from shared.video.segments import plan_segments
 
 
 def video_job_items(
-    session: Session, settings: Settings, tenant_id: str, job_id: str, upload_ids: list[str], style_refs: list[StyleRef]
+    settings: Settings, job_id: str, uploads: list[Upload], style_refs: list[StyleRef]
 ) -> list[JobItem]:
     """Segment and join items for every (input video, style group); 400 if an input is not a video."""
     items: list[JobItem] = []
     group = 0
-    for upload in tenant_uploads(session, tenant_id, upload_ids):
+    for upload in uploads:
         if upload.media != "video" or not upload.frames:
             raise BadInputError(
                 f"input {upload.id!r} is not a video; upload videos with kind=video", details={"input": upload.id}
