@@ -20,6 +20,7 @@ from cli.inputs import LocalInput, find_inputs, style_choices
 from cli.options import echo_json, fail, farm_client, farm_options
 from cli.output import batch_document, item_line, job_line, print_batch_result, print_table
 from cli.progress import wait_all
+from cli.settings import ClientSettings
 
 JOB_STATUSES = ["queued", "running", "paused", "succeeded", "failed", "canceled"]
 
@@ -111,7 +112,8 @@ def submit(
     Several --style values give one output per style; with --blend, one blended output per input.
     Without --wait, prints the id of each job (one job per chunk of inputs).
     """
-    client = farm_client(api_url, api_key)
+    settings = ClientSettings()
+    client = farm_client(api_url, api_key, settings)
     params: dict[str, Any] = {
         "kind": "multi_style" if len(styles) > 1 and not blend else "image",
         "styles": style_choices(styles, weights, blend),
@@ -130,9 +132,6 @@ def submit(
     _note_skipped(found.skipped)
     if not found.inputs:
         raise click.UsageError("no images or videos found in the given paths")
-    from shared.settings import Settings  # here: the other commands need not load the settings' dependencies
-
-    settings = Settings()
     threads = threads or settings.cli_io_threads
     jobs: list[dict[str, Any]] = []
     uploaded: dict[str, LocalInput] = {}
@@ -171,7 +170,7 @@ def submit(
 @farm_options
 def status(job_id: str, wait: bool, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """Show a job's state and progress (items and tiles) and each item's outcome."""
-    client = farm_client(api_url, api_key)
+    client = farm_client(api_url, api_key, ClientSettings())
     try:
         job = _follow(client, [client.job(job_id)], not as_json)[0] if wait else client.job(job_id)
     except ClientError as error:
@@ -191,7 +190,7 @@ def status(job_id: str, wait: bool, api_url: str | None, api_key: str | None, as
 def cancel(job_id: str, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """Cancel a job: queued items never run, running items stop between tiles."""
     try:
-        job = farm_client(api_url, api_key).cancel(job_id)
+        job = farm_client(api_url, api_key, ClientSettings()).cancel(job_id)
     except ClientError as error:
         fail(error)
     if as_json:
@@ -209,7 +208,7 @@ def cancel(job_id: str, api_url: str | None, api_key: str | None, as_json: bool)
 def list_jobs(status_filter: str | None, limit: int, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """List your jobs, newest first."""
     try:
-        jobs = farm_client(api_url, api_key).jobs(status_filter, limit)
+        jobs = farm_client(api_url, api_key, ClientSettings()).jobs(status_filter, limit)
     except ClientError as error:
         fail(error)
     if as_json:

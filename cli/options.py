@@ -11,6 +11,7 @@ import click
 
 from cli.client import ClientError, FarmClient
 from cli.exit_codes import ExitCode
+from cli.settings import ClientSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,21 +25,19 @@ def fail(error: ClientError) -> NoReturn:
 def farm_options(command: F) -> F:
     """``--api-url``/``--api-key`` (or ``STYLEFARM_API_URL``/``STYLEFARM_API_KEY``) and ``--json``."""
     command = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(command)
-    command = click.option(
-        "--api-key", "--key", "api_key", envvar="STYLEFARM_API_KEY", default=None, help="Or STYLEFARM_API_KEY."
-    )(command)
+    command = click.option("--api-key", "--key", "api_key", default=None, help="Or STYLEFARM_API_KEY.")(command)
     return click.option(
         "--api-url",
         "--url",
         "api_url",
-        envvar="STYLEFARM_API_URL",
         default=None,
         help="The farm, e.g. http://127.0.0.1:8000 (or STYLEFARM_API_URL).",
     )(command)
 
 
-def farm_client(api_url: str | None, api_key: str | None) -> FarmClient:
-    """A client for the given farm, or a usage error (exit 2) that says what is missing and how to set it."""
+def farm_client(api_url: str | None, api_key: str | None, settings: ClientSettings) -> FarmClient:
+    """A client for the farm named by the options or ``settings``; else a usage error (exit 2) saying how to set it."""
+    api_url, api_key = api_url or settings.api_url, api_key or settings.api_key
     if not api_url:
         raise click.UsageError(
             "no farm address: pass --api-url URL or set STYLEFARM_API_URL (`stylefarm up` serves http://127.0.0.1:8000)"

@@ -98,9 +98,9 @@ def retry_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def register_tasks(app: Celery, settings: Settings | None = None) -> None:
-    """Register the tasks on ``app`` under the names the API sends (``shared.queue``)."""
-    retrying = RETRYING if settings is None else retry_options(settings)
+def register_tasks(app: Celery, settings: Settings) -> None:
+    """Register the tasks on ``app`` under the names the API sends (``shared.queue``), retrying as ``settings`` say."""
+    retrying = retry_options(settings)
     app.task(name=RENDER_ITEM, bind=True, shared=False, **retrying)(render_item)
     app.task(name=EMBED_STYLE, bind=True, shared=False, **retrying)(embed_style)
     app.task(name=VALIDATE_NETWORK, bind=True, shared=False, **retrying)(validate_network)

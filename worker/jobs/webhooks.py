@@ -48,9 +48,8 @@ class PreparedEvent:
     secret: str
 
 
-def webhook_task_options(settings: Settings | None) -> dict[str, Any]:
+def webhook_task_options(settings: Settings) -> dict[str, Any]:
     """Celery options of ``deliver_webhook``: retries with exponential backoff from ``settings``."""
-    settings = settings or Settings()
     return {
         "autoretry_for": (WebhookAttemptFailed,),
         "retry_backoff": True,
@@ -203,7 +202,7 @@ def deliver_webhook(task: Task, delivery_id: str) -> None:
     WebhookDeliverer(get_context(), delivery_id, final_attempt=final_attempt).run()
 
 
-def register_webhook_task(app: Celery, settings: Settings | None) -> None:
+def register_webhook_task(app: Celery, settings: Settings) -> None:
     """Register ``deliver_webhook`` on ``app``, and have every task's commits send their events.
 
     Why a signal: the worker's session factory is built lazily in each pool process, so the
