@@ -33,5 +33,6 @@ def options_from_settings(settings: Settings, **overrides: object) -> RenderOpti
         "single_pass_pixels": settings.single_pass_pixels,
         "max_pixels": settings.max_input_pixels,
         "min_side": settings.min_input_side,
+        "simulated_memory_pixels": settings.simulated_device_memory_pixels,
     }
     return RenderOptions(**{**limits, **{k: v for k, v in overrides.items() if v is not None}})  # type: ignore[arg-type]
