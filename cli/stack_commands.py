@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+import shared
 from cli.client import ClientError, FarmClient
 from cli.download import download_all, plan_downloads
 from cli.inputs import LocalInput
@@ -18,7 +19,7 @@ from cli.progress import progress_bar, update_bar
 from cli.stack import LocalStack, StackError
 from shared.settings import Settings, get_settings
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(shared.__file__).resolve().parent / "samples"  # package data of shared/ (workers use it too)
 DEMO_STYLES = ["builtin:3", "builtin:7", "builtin:19", "great-wave"]
 
 

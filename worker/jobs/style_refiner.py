@@ -2,7 +2,7 @@
 
 Why an ``ItemRenderer``: claiming, heartbeats, progress, cancel, retries and failure recording
 are the same as for a render; only the work differs. The item's input is the style image; the
-content crops come from the bundled sample photo (``api/samples``), so refinement needs nothing
+content crops come from the bundled sample photo (``shared/samples``), so refinement needs nothing
 from the tenant but the style. The output stored on the item is the sample photo rendered with
 the refined vector (a preview); the new style row (made pending by the API, id in the job's
 ``params.refined_style_id``) gets the vector and turns ``ready`` in the transaction that

@@ -1,7 +1,7 @@
 """Thumbnails of the built-in styles: a sample photo rendered in each (``render_builtin_swatch``).
 
 Why rendered: a built-in is a set of weights inside the multi-style network, with no painting to
-show; the bundled sample photo (``api/samples/astronaut.png``, public domain) in that style is what
+show; the bundled sample photo (``shared/samples/astronaut.png``, public domain) in that style is what
 a person needs to pick one. It is rendered once, on a worker (the API never loads torch), and
 kept in storage; ``styles.thumbnail_key`` then points at it as it does for an uploaded style.
 """
@@ -27,7 +27,7 @@ SAMPLE_PHOTO = "astronaut.png"
 
 def sample_photo(side: int = SWATCH_SIDE) -> Image.Image:
     """The bundled sample photo, fitted within ``side`` × ``side``."""
-    with resources.files("api").joinpath("samples", SAMPLE_PHOTO).open("rb") as handle, Image.open(handle) as img:
+    with resources.files("shared").joinpath("samples", SAMPLE_PHOTO).open("rb") as handle, Image.open(handle) as img:
         photo = img.convert("RGB")
     photo.thumbnail((side, side), Image.Resampling.LANCZOS)
     return photo
