@@ -3,6 +3,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml requirements.lock README.md alembic.ini ./
 COPY api api
+COPY cli cli
 COPY shared shared
 COPY worker worker
 COPY migrations migrations

@@ -17,25 +17,23 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from api import (
-    auth,
+from api import openapi, web
+from api.auth import bearer, rate_limit
+from api.common import DatabaseUnavailableError
+from api.extensions import SETTINGS_KEY, db, object_store, task_queue
+from api.routes import (
     health,
     job_archive,
     job_events,
     jobs,
     metrics,
-    openapi,
-    rate_limit,
     style_networks,
     style_refine,
     style_swatches,
     styles,
     uploads,
-    web,
     webhooks,
 )
-from api.common import DatabaseUnavailableError
-from api.extensions import SETTINGS_KEY, db, object_store, task_queue
 from shared.errors import BadInputError, LimitExceededError, StyleFarmError
 from shared.settings import Settings, get_settings
 
@@ -78,7 +76,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     object_store.init_app(app)
     task_queue.init_app(app, celery_app)
-    auth.init_app(app)
+    bearer.init_app(app)
     rate_limit.init_app(app)  # after auth: counts only requests with a valid key
     webhooks.init_app(app)
     _register_error_handlers(app)

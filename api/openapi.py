@@ -19,7 +19,7 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.model_adapter.pydantic_adapter import PydanticModelAdapter
 from spectree.page import PAGE_TEMPLATES
 
-from api.auth import public
+from api.auth.bearer import public
 from api.schemas import ErrorOut
 from shared.errors import BadInputError
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut, WebhookDeliveryOut
 from shared.db import Job, JobItem, JobStatus, Style
 from shared.db.webhooks import WebhookDelivery
-from shared.webhook_events import delivery_summary
+from shared.webhooks.events import delivery_summary
 
 
 def style_out(style: Style) -> StyleOut:

@@ -253,9 +253,9 @@ class Farm:
         self.database: Any = None
 
     def start(self, worker: bool = True) -> None:
-        from api.client import FarmClient
-        from api.keys import create_api_key
-        from api.stack import LocalStack
+        from api.auth.keys import create_api_key
+        from cli.client import FarmClient
+        from cli.stack import LocalStack
         from shared.db.session import make_engine, make_session_factory
 
         if self.settings.storage_backend == "s3":
@@ -309,13 +309,13 @@ class Baseline:
     """``StyleEngine`` in this process with the options the worker derives from the same request."""
 
     def __init__(self, settings: Any) -> None:
-        from worker.render_cli import engine_from_settings
+        from worker.engine.from_settings import engine_from_settings
 
         self.engine = engine_from_settings(settings)
 
     @staticmethod
     def options(settings: Any, body: dict[str, Any]) -> Any:
-        from worker.job_params import job_request, render_options
+        from worker.jobs.job_params import job_request, render_options
 
         return render_options(settings, job_request({**body, "inputs": ["placeholder"]}))
 
@@ -393,7 +393,7 @@ def follow(
     With ``stop_at_first_tile`` the job is canceled once the first tile is seen and waited for,
     so the next measurement starts on an idle worker without waiting out the whole render.
     """
-    from api.client import ClientError
+    from cli.client import ClientError
 
     client = farm.client
     trace = Trace()
@@ -536,7 +536,7 @@ def measure(farm: Farm, inputs: Inputs, baseline: Baseline, args: argparse.Names
         return result
 
     data = inputs.large.read_bytes()
-    from worker.encoding import encode_image
+    from worker.jobs.encoding import encode_image
 
     for style in styles:
         spec = baseline.spec(BUILTIN if style.startswith("builtin:") else inputs.style_vector)
@@ -582,9 +582,9 @@ def header(args: argparse.Namespace, inputs: Inputs, setups: list[Setup], torch_
         + (f"; and {STYLE_IMAGE.name} uploaded as a style (engine: its vector)" if inputs.style_vector else "")
         + "; job: kind=image, one input, output_format as listed, everything else default",
         "engine: StyleEngine(device=auto → cpu) in this process, networks loaded and warmed, with "
-        "worker.job_params.render_options(settings, request) for the same request (tile 512, thumbnail 1024); "
+        "worker.jobs.job_params.render_options(settings, request) for the same request (tile 512, thumbnail 1024); "
         "the photo's bytes in, decode included, as the worker does",
-        "farm: api.stack.LocalStack per setup (alembic migrations, `celery worker --pool prefork --concurrency 1`, "
+        "farm: cli.stack.LocalStack per setup (alembic migrations, `celery worker --pool prefork --concurrency 1`, "
         "gunicorn 2 workers); one small and one 4 MP warm-up job first, not counted",
     ]
     for setup in setups:

@@ -14,7 +14,7 @@ predictor's smoothed features, which is one loss term but not the measured dista
 distance no network takes part in: the Bhattacharyya distance between 8×8×8-bin RGB histograms of
 output and painting (OpenCV ``compareHist``). Lower is closer to the painting for all three.
 
-Refinement tunes each style's vector on crops of the bundled sample photo (api/samples, at several
+Refinement tunes each style's vector on crops of the bundled sample photo (shared/samples, at several
 zooms), never on the photos measured here, so the table shows how the refined vector carries over
 to new photos.
 
@@ -47,7 +47,7 @@ DATA = REPO.parent / "shared" / "data"
 PHOTOS = ["tubingen_neckarfront.jpg", "golden_gate_bridge.jpg", "chelsea_cat.png", "mountain_lake_reflection.jpg"]
 STYLES = ["starry_night_van_gogh.jpg", "great_wave_hokusai.jpg", "the_scream_munch.jpg"]
 STYLES += ["composition_vii_kandinsky.jpg"]
-SAMPLE = REPO / "api" / "samples" / "astronaut.png"
+SAMPLE = REPO / "shared" / "samples" / "astronaut.png"
 MODES = ["fast", "fast+refined", "optimize"]
 SSIM_FLOOR = 0.05  # refinement and optimization may lose at most this much SSIM against fast
 

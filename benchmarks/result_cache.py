@@ -35,8 +35,8 @@ def main() -> None:
     from shared.settings import Settings
     from tests.farm_jobs import add_job
     from tests.worker_farm import farm_from_settings
-    from worker.context import WorkerContext
-    from worker.executor import ItemRenderer
+    from worker.jobs.executor import ItemRenderer
+    from worker.runtime.context import WorkerContext
 
     with tempfile.TemporaryDirectory() as home:
         photo_path = _write_input(PHOTO, args.width, args.height, Path(home) / "photo.png")

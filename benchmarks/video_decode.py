@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.video_probe import probe_video
-from shared.video_segments import plan_segments, sample_indices
+from shared.video.probe import probe_video
+from shared.video.segments import plan_segments, sample_indices
 from worker.video.frames import frame_times, output_size, read_frames
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"

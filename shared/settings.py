@@ -8,7 +8,7 @@ an hour later. Nothing here reads the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -16,9 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shared.schemas.networks import NETWORK_FORMATS
-
 MB = 1024 * 1024
+# The user-network file formats workers can run; ``network_formats`` picks among them. Defined here
+# (not in ``shared/schemas/networks.py``, which uses it) so settings import no schema.
+NetworkFormatName = Literal["torchscript", "onnx"]
+NETWORK_FORMATS: tuple[str, ...] = get_args(NetworkFormatName)
 
 
 def _default_home() -> Path:
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     thumbnail_side: int = Field(default=1024, ge=64, le=8192)
     # Images up to this many pixels render in one pass (no tiles); bounds a worker's memory.
     single_pass_pixels: int = Field(default=2_000_000, ge=0, le=64_000_000)
+    # Tests: the input pixels a tile batch may hold before the device reports out-of-memory (0: no such limit).
+    simulated_device_memory_pixels: int = Field(default=0, ge=0)
 
     # Security: per-API-key request rate (a burst, then rate_limit_per_s on average; 0 turns it
     # off) and the most unfinished items a tenant may have waiting or running at once.
@@ -133,10 +137,6 @@ class Settings(BaseSettings):
     bulk_min_items: int = Field(default=50, ge=1)  # jobs of at least this many items go to the bulk queue
     result_cache_enabled: bool = True  # reuse a stored output for the same input bytes, style and parameters
     metrics_window_items: int = Field(default=10_000, ge=1)  # latest rendered items the /metrics histograms read
-
-    # CLI client (stylefarm submit): how a batch is cut into jobs and moved over the network.
-    cli_chunk_size: int = Field(default=100, ge=1, le=1000)  # inputs per job (JobCreate allows 1000)
-    cli_io_threads: int = Field(default=4, ge=1, le=32)  # parallel uploads and downloads
 
     # Web page: a job's event stream (one stream holds one sync gunicorn worker, so it is bounded
     # below gunicorn's 30 s timeout; clients reconnect).

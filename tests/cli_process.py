@@ -13,5 +13,5 @@ REPO = Path(__file__).resolve().parents[1]
 def run_stylefarm(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
     return subprocess.run(
-        [sys.executable, "-m", "api", *args], capture_output=True, text=True, timeout=300, env=full_env, cwd=REPO
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300, env=full_env, cwd=REPO
     )

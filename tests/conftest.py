@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.stack import LocalStack
+from cli.stack import LocalStack
 from tests import process_groups
 from tests.conftest_api import (  # noqa: F401 - the REST API's fixtures
     api_app,

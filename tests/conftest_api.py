@@ -17,8 +17,8 @@ from PIL import Image
 from sqlalchemy import URL
 
 from api.app import create_app
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
 from shared.db.migrate import upgrade_to_head
 from tests.conftest_farm import S3_CREDENTIALS
 

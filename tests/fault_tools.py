@@ -29,14 +29,14 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from api.app import create_app
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
 from shared.db import JobItem, JobStatus, Tenant
 from shared.settings import Settings
 from tests.conftest_api import upload
 from tests.conftest_farm import free_port
 from tests.worker_farm import BUILTIN_STYLE, Farm, WorkerProcess, png_bytes, wait_until
-from worker.sweeper import run_sweep_once
+from worker.runtime.sweeper import run_sweep_once
 
 log = logging.getLogger(__name__)
 

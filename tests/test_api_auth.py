@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from api.auth.keys import create_api_key
 from api.extensions import db
-from api.keys import create_api_key
 from shared.db import ApiKey, Tenant, hash_api_key
 from tests.conftest_api import issue_key, upload
 from tests.owned_resources import make_owned_resources

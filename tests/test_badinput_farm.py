@@ -16,17 +16,17 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
 from shared.db import Upload
 from shared.images import load_image
 from tests import badinput_corpus as corpus
 from tests.conftest_api import upload
 from tests.onnx_reference import psnr
 from tests.worker_farm import Farm, open_farm, wait_until
+from worker.engine.from_settings import options_from_settings
 from worker.engine.render import StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.render_cli import options_from_settings
 
 pytestmark = pytest.mark.badinput
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api.client import FINISHED, ClientError, FarmClient
-from api.keys import create_api_key
-from api.stack import LocalStack
+from api.auth.keys import create_api_key
+from cli.client import FINISHED, ClientError, FarmClient
+from cli.stack import LocalStack
 from tests.conftest_farm import free_port
 from tests.worker_farm import farm_from_settings, farm_settings, open_farm, settings_env
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 import pytest
 
-from api.cli_batch import job_bodies
-from api.cli_download import plan_downloads, sanitise
-from api.cli_exit_codes import ExitCode, exit_code_for_jobs
-from api.cli_inputs import LocalInput, find_inputs, parse_style, style_choices
-from api.cli_threads import map_in_threads
+from cli.batch import job_bodies
+from cli.download import plan_downloads, sanitise
+from cli.exit_codes import ExitCode, exit_code_for_jobs
+from cli.inputs import LocalInput, find_inputs, parse_style, style_choices
+from cli.threads import map_in_threads
 
 
 def touch(path: Path) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.stack import LocalStack
+from cli.stack import LocalStack
 from shared.settings import Settings
 from tests.cli_process import run_stylefarm
 from tests.conftest_farm import free_port
@@ -127,7 +127,7 @@ def test_submit_without_wait_prints_the_job_id_and_status_shows_it(farm, data_di
 def test_style_add_waits_until_ready_then_styles_and_list_show_what_exists(farm):
     _, env = farm
     added = run(
-        "style", "add", "my-wave", str(REPO / "api" / "samples" / "great_wave.jpg"), "--wait", "--json", env=env
+        "style", "add", "my-wave", str(REPO / "shared" / "samples" / "great_wave.jpg"), "--wait", "--json", env=env
     )
     assert added.returncode == 0, added.stderr
     style = json.loads(added.stdout)

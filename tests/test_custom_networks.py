@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from api.extensions import db
+from cli.render import build_style
 from shared.db import JobItem, Style, StyleStatus
 from shared.errors import BadInputError
 from shared.queue import LIGHT_QUEUE, VALIDATE_NETWORK
-from shared.schemas.jobs import StyleComponentRef, StyleRef
 from shared.schemas.networks import NetworkRef
+from shared.schemas.style_refs import StyleComponentRef, StyleRef
 from shared.settings import Settings
 from tests.conftest_api import image_bytes, queued_tasks, upload
 from tests.custom_networks import (
@@ -39,8 +40,7 @@ from worker.engine import color
 from worker.engine.custom_net import NetworkCache, NetworkSource
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.job_params import style_spec
-from worker.render_cli import build_style
+from worker.jobs.job_params import style_spec
 
 TILED = RenderOptions(tile_size=64, single_pass_pixels=0)  # 200 × 144 → 12 tiles
 
@@ -288,7 +288,7 @@ def test_jobs_use_a_ready_network_style_alone_and_refuse_blending_it(
 
 def test_the_api_side_loads_neither_torch_nor_onnx():
     code = (
-        "import sys, api.app, api.style_networks, api.network_files;"
+        "import sys, api.app, api.routes.style_networks, api.services.network_files;"
         "loaded = [m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules];"
         "sys.exit(f'loaded {loaded}' if loaded else 0)"
     )

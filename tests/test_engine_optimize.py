@@ -189,7 +189,7 @@ def test_vgg19_weights_that_do_not_fit_give_a_clear_error(tmp_path):
 def test_cli_render_method_optimize(engine, data_dir, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from api.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("STYLEFARM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("STYLEFARM_MODEL_CACHE_DIR", str(engine.cache_dir))

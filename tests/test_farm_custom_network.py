@@ -19,9 +19,9 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from api.app import create_app
-from api.client import ClientError, FarmClient
+from api.auth.keys import create_api_key
 from api.extensions import db, dispose
-from api.keys import create_api_key
+from cli.client import ClientError, FarmClient
 from tests.conftest_farm import free_port
 from tests.custom_networks import (
     FailsAbove,

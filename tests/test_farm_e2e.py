@@ -16,8 +16,8 @@ import pytest
 import redis
 from PIL import Image
 
-from api.client import FarmClient
-from api.stack import LocalStack
+from cli.client import FarmClient
+from cli.stack import LocalStack
 from shared.settings import Settings
 from tests.conftest_farm import free_port
 from tests.onnx_reference import psnr
@@ -70,7 +70,7 @@ def farm(farm_env, monkeypatch) -> Iterator[tuple[LocalStack, FarmClient]]:
     stack = LocalStack(settings, free_port(), env=farm_env)
     try:
         stack.start(timeout_s=90)
-        from api.keys import create_api_key
+        from api.auth.keys import create_api_key
         from shared.db.session import make_engine, make_session_factory
 
         engine = make_engine(settings.database_url)

@@ -17,7 +17,7 @@ from PIL import Image
 from shared.db import Job, JobItem, JobKind, JobStatus, Style, StyleKind, StyleStatus, new_id
 from shared.keys import style_source_key
 from shared.queue import enqueue_refine
-from shared.schemas.jobs import StyleComponentRef, StyleRef
+from shared.schemas.style_refs import StyleComponentRef, StyleRef
 from tests.worker_farm import Farm, open_farm, png_bytes, running_worker
 
 

@@ -15,8 +15,8 @@ from shared.db.session import make_engine, make_session_factory
 from shared.queue import make_celery
 from shared.settings import Settings
 from tests.conftest_farm import free_port
-from worker.failures import describe
-from worker.sweeper import requeue_lost_items
+from worker.runtime.failures import describe
+from worker.runtime.sweeper import requeue_lost_items
 
 pytestmark = pytest.mark.faults
 

@@ -5,7 +5,7 @@ reaches it through a TCP proxy of the test's own, which is cut (new connections 
 ones reset) and restored. Every API route hit during the cut must answer 503
 ``database_unavailable`` with Retry-After, promptly. The worker's failed attempts are retried by
 Celery (transient error); the retry budget here is far shorter than the outage, so the items that
-use it up show that a database outage keeps retrying them (``worker/outages.py``) instead of
+use it up show that a database outage keeps retrying them (``worker/runtime/outages.py``) instead of
 dropping their messages with the items still queued.
 """
 

@@ -1,6 +1,6 @@
 """Warm shutdown (SIGTERM) of a worker mid-render hands its item back; another worker finishes it.
 
-Celery's own warm shutdown would wait for the whole render. ``worker/shutdown.py`` has the main
+Celery's own warm shutdown would wait for the whole render. ``worker/runtime/shutdown.py`` has the main
 process signal its busy pool child, which puts the item back to ``queued`` at the next tile and
 rejects the message with requeue, so no sweep is needed: the broker redelivers it at once.
 """

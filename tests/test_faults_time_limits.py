@@ -1,7 +1,7 @@
 """Renders past their time limits fail their item with a message, and the worker goes on serving.
 
 The soft limit raises inside the render (the executor fails the item). The hard limit kills the
-pool child; the worker's main process fails the item at once (``worker/time_limits.py``) instead of
+pool child; the worker's main process fails the item at once (``worker/runtime/time_limits.py``) instead of
 leaving it running until the sweep. To overrun the limits whatever the machine's load, the test
 SIGSTOPs the pool child mid-render: for the soft case it resumes it (SIGCONT) once the soft limit
 has passed, and the pending soft-limit signal is raised in the render; for the hard case it leaves
@@ -21,7 +21,7 @@ import pytest
 from shared.db import JobItem, JobStatus
 from tests.fault_tools import distinct_photos, one_torch_thread
 from tests.worker_farm import Farm, WorkerProcess, open_farm, wait_until
-from worker.time_limits import hard_limit_message
+from worker.runtime.time_limits import hard_limit_message
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(150)]
 

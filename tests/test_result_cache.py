@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.metrics import FarmCollector
+from api.routes.metrics import FarmCollector
 from shared.db import JobStatus
 from shared.schemas.jobs import JobCreate
 from tests.farm_jobs import add_job, enqueue_job, farm_with_worker
 from tests.prometheus_text import sample, scrape_collector
 from tests.worker_farm import Farm, builtin_ref, png_bytes
 from worker.engine.render import RenderOptions
-from worker.result_cache import cache_key
+from worker.jobs.result_cache import cache_key
 
 
 def _item(**params: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from api.auth import is_public
+from api.auth.bearer import is_public
 from api.extensions import db
 from shared.db import ApiKey, Base, Job, Upload, hash_api_key
 from tests.conftest_api import image_bytes, issue_key, s3_overrides, upload

@@ -18,7 +18,6 @@ from shared.keys import style_source_key
 from shared.queue import LIGHT_QUEUE, REFINE_STYLE
 from tests.conftest_api import queued_tasks, upload
 from tests.worker_farm import png_bytes
-from worker.context import WorkerContext
 from worker.engine.refine import (
     CROP_ZOOMS,
     RefineOptions,
@@ -26,8 +25,9 @@ from worker.engine.refine import (
     refine_style_vector,
     style_distance_of_vector,
 )
-from worker.optimize_render import optimize_engine
-from worker.style_refiner import StyleRefiner
+from worker.jobs.optimize_render import optimize_engine
+from worker.jobs.style_refiner import StyleRefiner
+from worker.runtime.context import WorkerContext
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from shared.db import Style
 from shared.queue import LIGHT_QUEUE, RENDER_SWATCH
 from tests.conftest_api import issue_key, queued_tasks
 from tests.worker_farm import farm_from_settings, farm_settings
-from worker.context import WorkerContext
-from worker.style_swatches import SWATCH_SIDE, render_builtin_swatch
+from worker.jobs.style_swatches import SWATCH_SIDE, render_builtin_swatch
+from worker.runtime.context import WorkerContext
 
 
 def test_a_builtin_swatch_is_rendered_once_and_recorded(tmp_path_factory):

@@ -16,18 +16,18 @@ import numpy as np
 import pytest
 import torch
 
-from api.job_submission import submit_job
-from api.upload_records import store_upload
-from api.video_inputs import inspect_video
+from api.services.job_submission import submit_job
+from api.services.upload_records import store_upload
+from api.services.video_inputs import inspect_video
 from shared.db import ItemRole, JobStatus
 from shared.queue import enqueue_render
 from shared.schemas.jobs import JobCreate
-from shared.video_probe import probe_video
+from shared.video.probe import probe_video
 from tests.onnx_reference import psnr
 from tests.video_clips import CLIP
 from tests.worker_farm import Farm, open_farm
-from worker.job_params import job_request, render_options, style_spec
-from worker.render_cli import engine_from_settings
+from worker.engine.from_settings import engine_from_settings
+from worker.jobs.job_params import job_request, render_options, style_spec
 from worker.video.pipeline import plan_from_settings, render_video
 
 MIN_PSNR_DB = 35.0

@@ -13,8 +13,8 @@ import av
 import pytest
 
 from shared.errors import BadInputError
-from shared.video_output import encoder_exists, resolve_output
-from shared.video_probe import probe_video
+from shared.video.output import encoder_exists, resolve_output
+from shared.video.probe import probe_video
 from tests.video_clips import make_clip, video_engine  # noqa: F401 (a fixture)
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from shared.db import ItemRole, Job, JobItem, JobStatus, Tenant, utcnow
-from shared.video_segments import plan_segments
-from worker.job_state import finish_item
-from worker.video_groups import DISPATCHED, RESENT, dispatch_join, stalled_joins
+from shared.video.segments import plan_segments
+from worker.runtime.job_state import finish_item
+from worker.runtime.video_groups import DISPATCHED, RESENT, dispatch_join, stalled_joins
 
 
 def video_job(session: Session, segments: int = 3) -> tuple[Job, list[JobItem], JobItem]:

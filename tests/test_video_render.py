@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from shared.errors import BadInputError, LimitExceededError
-from shared.video_probe import VideoLimits, check_video_limits, probe_video
-from shared.video_segments import Segment, plan_segments, sample_indices
+from shared.video.probe import VideoLimits, check_video_limits, probe_video
+from shared.video.segments import Segment, plan_segments, sample_indices
 from tests.onnx_reference import psnr
 from tests.video_clips import FIXTURES, sine_tone_m4a, video_engine  # noqa: F401 (a fixture)
 from worker.engine.render import RenderCanceled, RenderOptions, StyleEngine

@@ -18,12 +18,12 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from api.client import ClientError
+from cli.client import ClientError
 from shared.db import Style, StyleKind
 from shared.db.session import make_engine, make_session_factory
 from shared.storage import storage_from_settings
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
-from worker.style_swatches import swatch_key
+from worker.jobs.style_swatches import swatch_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

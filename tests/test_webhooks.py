@@ -26,9 +26,9 @@ from shared.db import Tenant, utcnow
 from shared.db.webhooks import DeliveryStatus, WebhookDelivery
 from shared.errors import BadInputError
 from shared.queue import DELIVER_WEBHOOK, LIGHT_QUEUE
-from shared.webhook_events import STALLED_AFTER, enqueue_stalled_deliveries
-from shared.webhook_signing import SIGNATURE_HEADER, SignatureError, sign, verify
-from shared.webhook_targets import check_url_form, check_webhook_target
+from shared.webhooks.events import STALLED_AFTER, enqueue_stalled_deliveries
+from shared.webhooks.signing import SIGNATURE_HEADER, SignatureError, sign, verify
+from shared.webhooks.targets import check_url_form, check_webhook_target
 from tests.conftest_api import issue_key, queued_tasks, upload
 from tests.farm_jobs import add_job, enqueue_job, farm_with_worker
 from tests.worker_farm import Farm, png_bytes, wait_until

@@ -20,9 +20,9 @@ from shared.schemas.jobs import JobCreate
 from shared.settings import Settings
 from shared.storage import LocalStorage
 from tests.worker_farm import builtin_ref
-from worker.context import WorkerContext, get_context, reset_context
-from worker.executor import ItemRenderer
 from worker.factory import create_worker_app
+from worker.jobs.executor import ItemRenderer
+from worker.runtime.context import WorkerContext, get_context, reset_context
 from worker.tasks import MAX_RETRIES
 
 

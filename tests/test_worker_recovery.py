@@ -21,7 +21,7 @@ from PIL import Image
 
 from shared.db import JobStatus
 from tests.worker_farm import Farm, open_farm, png_bytes, wait_until
-from worker.sweeper import run_sweep_once
+from worker.runtime.sweeper import run_sweep_once
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.db import Job, JobItem, JobStatus, Tenant, new_id, utcnow
-from worker.job_state import settle_finished_jobs
-from worker.sweeper import sweep_lost_items
+from worker.runtime.job_state import settle_finished_jobs
+from worker.runtime.sweeper import sweep_lost_items
 
 TIMEOUT_S = 60.0
 

@@ -17,9 +17,9 @@ from shared.db import JobStatus, Style, StyleKind, StyleStatus, new_id
 from shared.keys import style_source_key, style_thumbnail_key
 from shared.queue import enqueue_embed
 from tests.worker_farm import BUILTIN_STYLE, Farm, WorkerProcess, open_farm, png_bytes, wait_until
+from worker.engine.from_settings import options_from_settings
 from worker.engine.render import StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.render_cli import options_from_settings
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,8 @@ from shared.db.migrate import upgrade_to_head
 from shared.db.session import make_engine, make_session_factory
 from shared.keys import upload_key
 from shared.queue import WORKER_QUEUES, enqueue_render, make_celery
-from shared.schemas.jobs import JobCreate, StyleComponentRef, StyleRef
+from shared.schemas.jobs import JobCreate
+from shared.schemas.style_refs import StyleComponentRef, StyleRef
 from shared.settings import Settings
 from shared.storage import Storage, storage_from_settings
 from tests import process_groups

@@ -9,9 +9,9 @@ from celery.signals import task_failure, worker_process_init, worker_shutting_do
 
 from shared.queue import make_celery
 from shared.settings import Settings
-from worker import shutdown, time_limits
-from worker.context import configure_context, reset_context
-from worker.sweeper import sweep_schedule
+from worker.runtime import shutdown, time_limits
+from worker.runtime.context import configure_context, reset_context
+from worker.runtime.sweeper import sweep_schedule
 from worker.tasks import register_tasks
 
 

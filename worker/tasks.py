@@ -21,16 +21,17 @@ from shared.queue import (
     VALIDATE_NETWORK,
 )
 from shared.settings import Settings
-from worker import style_swatches, sweeper
-from worker.context import get_context
-from worker.embedder import StyleEmbedder
-from worker.failures import TRANSIENT_ERRORS
-from worker.item_roles import item_executor
-from worker.network_validator import NetworkValidator
-from worker.outages import retrying_through_database_outages
-from worker.shutdown import handing_back
-from worker.style_refiner import StyleRefiner
-from worker.webhooks import register_webhook_task
+from worker.jobs import style_swatches
+from worker.jobs.embedder import StyleEmbedder
+from worker.jobs.item_roles import item_executor
+from worker.jobs.network_validator import NetworkValidator
+from worker.jobs.style_refiner import StyleRefiner
+from worker.jobs.webhooks import register_webhook_task
+from worker.runtime import sweeper
+from worker.runtime.context import get_context
+from worker.runtime.failures import TRANSIENT_ERRORS
+from worker.runtime.outages import retrying_through_database_outages
+from worker.runtime.shutdown import handing_back
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def render_builtin_swatch(task: Task, style_id: str) -> None:
 
 
 def refine_style(task: Task, item_id: str) -> None:
-    """Refine a style's vector: the one item of a ``refine_style`` job (worker/style_refiner.py)."""
+    """Refine a style's vector: the one item of a ``refine_style`` job (worker/jobs/style_refiner.py)."""
     with handing_back():
         StyleRefiner(get_context(), item_id, final_attempt=_final_attempt(task)).run()
 
@@ -97,9 +98,9 @@ def retry_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def register_tasks(app: Celery, settings: Settings | None = None) -> None:
-    """Register the tasks on ``app`` under the names the API sends (``shared.queue``)."""
-    retrying = RETRYING if settings is None else retry_options(settings)
+def register_tasks(app: Celery, settings: Settings) -> None:
+    """Register the tasks on ``app`` under the names the API sends (``shared.queue``), retrying as ``settings`` say."""
+    retrying = retry_options(settings)
     app.task(name=RENDER_ITEM, bind=True, shared=False, **retrying)(render_item)
     app.task(name=EMBED_STYLE, bind=True, shared=False, **retrying)(embed_style)
     app.task(name=VALIDATE_NETWORK, bind=True, shared=False, **retrying)(validate_network)

@@ -4,7 +4,7 @@ Why pages with no data in them: every page is the same HTML for everyone (so the
 public); the browser keeps the tenant's API key (``localStorage``) and its scripts call the REST
 API with ``Authorization: Bearer``, so the page can do nothing the key could not do with curl,
 and there are no server sessions or cookies to protect. Scripts and styles are served from
-``api/static/web`` (no CDN, no build step).
+``api/web/static/web`` (no CDN, no build step).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, make_response, redirect, render_template, send_from_directory, url_for
 
-from api.auth import public
+from api.auth.bearer import public
 from api.common import is_valid_id
 from api.extensions import app_settings
 from api.schemas import JobStatusName
@@ -22,10 +22,10 @@ from shared.errors import NotFoundError
 from shared.schemas.jobs import ColorModeName, OutputFormat
 from shared.settings import Settings
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "web"
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "web"
 STATIC_MAX_AGE_S = 300
 
-bp = Blueprint("web", __name__, url_prefix="/ui", template_folder="../templates")
+bp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates")
 root_bp = Blueprint("web_root", __name__)
 
 

@@ -1,8 +1,8 @@
 """What a job request may say, and what the database keeps for workers to act on.
 
 ``JobCreate`` is validated by the API at submission; its dump is stored as ``Job.params``.
-Each item's ``style_ref`` is a ``StyleRef``: the style (or blend) resolved at submission time,
-with stored vectors copied in, so a job keeps working even if a style is renamed or deleted.
+Each item's ``style_ref`` is a ``StyleRef`` (``shared/schemas/style_refs.py``): the style (or
+blend) resolved at submission time, so a job keeps working even if a style is renamed or deleted.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.schemas.networks import NetworkRef
 from shared.schemas.optimize import MethodName, OptimizeParams
-from shared.webhook_targets import check_url_form
+from shared.webhooks.targets import check_url_form
 
 JobKindName = Literal["image", "multi_style", "recolor", "video"]
 OutputFormat = Literal["png", "jpeg", "webp", "tiff"]
@@ -82,21 +81,3 @@ class JobCreate(BaseModel):
         if self.kind == "multi_style" and not self.blend:
             return [[choice] for choice in self.styles]
         return [list(self.styles)]
-
-
-class StyleComponentRef(BaseModel):
-    """One resolved ingredient: a built-in index, a stored 100-number vector, or a user network."""
-
-    weight: float
-    builtin: int | None = Field(default=None, ge=0, le=25)
-    vector: list[float] | None = None
-    network: NetworkRef | None = None  # a user network style: never blended with others
-    style_id: str | None = None
-    source_key: str | None = None  # the style image in storage (method optimize's Gram targets)
-
-
-class StyleRef(BaseModel):
-    """The resolved style of one item, with a label for file names and listings."""
-
-    label: str
-    components: list[StyleComponentRef]

@@ -7,12 +7,12 @@ in one shape.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NetworkFormatName = Literal["torchscript", "onnx"]
-NETWORK_FORMATS: tuple[str, ...] = get_args(NetworkFormatName)
+from shared.settings import NetworkFormatName
+
 # Pixel values the network expects and returns: 0–1 (torchvision style) or -1–1 (CycleGAN, pix2pix).
 ValueRangeName = Literal["0,1", "-1,1"]
 SHA256_PATTERN = r"^[0-9a-f]{64}$"

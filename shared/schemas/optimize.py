@@ -7,15 +7,9 @@ are applied by both.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from shared.errors import BadInputError
-
-if TYPE_CHECKING:
-    from shared.schemas.jobs import StyleRef
-    from shared.settings import Settings
 
 MethodName = Literal["fast", "optimize"]
 
@@ -51,31 +45,3 @@ class RefineCreate(BaseModel):
         default=10.0, ge=0.0, le=1e6, allow_inf_nan=False, description="Style-embedding term (0: Gram loss only)."
     )
     name: str | None = Field(default=None, min_length=1, max_length=200, description="Default: '<name> v<version>'.")
-
-
-def check_optimize_request(
-    kind: str, params: OptimizeParams | None, style_refs: list[StyleRef], settings: Settings
-) -> None:
-    """Refuse (400) what optimization mode cannot do, before the job is stored.
-
-    It needs Gram targets from style images, so every ingredient must have one: built-in styles
-    and user networks have none (they work with method fast). Video is frame-by-frame fast work.
-    """
-    if kind == "video":
-        raise BadInputError("method optimize renders images; video jobs use method fast")
-    params = params or OptimizeParams()
-    if (
-        params.iterations > settings.optimize_max_iterations
-        or params.refine_iterations > settings.optimize_max_iterations
-    ):
-        raise BadInputError(f"optimize iterations are limited to {settings.optimize_max_iterations}")
-    if params.working_side > settings.optimize_max_working_side:
-        raise BadInputError(f"the optimize working side is limited to {settings.optimize_max_working_side} px")
-    for ref in style_refs:
-        for part in ref.components:
-            if part.source_key is None:
-                raise BadInputError(
-                    f"method optimize needs an image style; {ref.label!r} includes a style without an image "
-                    "(built-in and network styles work with method fast)",
-                    details={"style": ref.label},
-                )

@@ -8,7 +8,7 @@ few content crops, the same loss as optimization mode (``engine.optimize``): the
 against the style image, the style-embedding term (``optimize.embedding``: the squared distance
 between the predictor's vector of each output and of the painting) and a content term so the
 photo stays recognisable. The networks stay frozen; the result is a new vector usable by any fast
-render. Crops come from the caller (the farm uses the bundled sample photo, api/samples), at
+render. Crops come from the caller (the farm uses the bundled sample photo, shared/samples), at
 several scales and positions so the vector suits strokes seen at different zooms.
 """
 

@@ -25,6 +25,7 @@ from shared.images import ImageSource, load_image
 from worker.engine import arbitrary_net, color, multistyle_net
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
+from worker.engine.memory import check_simulated_limit, retrying_with_smaller_tiles
 from worker.engine.model_store import Networks
 from worker.engine.norm import NormState, NormStatistics
 from worker.engine.styles import StyleSpec
@@ -79,6 +80,7 @@ class RenderOptions:
     max_pixels: int = 120_000_000
     min_side: int = 16
     emulate_int8: bool = False
+    simulated_memory_pixels: int = 0  # tests: input pixels a tile batch may hold before out-of-memory (memory.py)
 
     def validate(self) -> None:
         if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
@@ -314,11 +316,25 @@ class StyleEngine:
         """Stylize ``image`` with ``style``; returns the output as uint8 [H, W, 3].
 
         ``clip`` (from ``clip_style``) replaces the image's own statistics with the clip's.
-        Raises ``BadInputError``/``LimitExceededError`` for bad input and ``RenderCanceled``
-        when ``should_cancel`` returns True between tile batches.
+        Raises ``BadInputError``/``LimitExceededError`` for bad input, ``RenderCanceled``
+        when ``should_cancel`` returns True between tile batches, and ``DeviceMemoryError`` when the
+        render does not fit in device memory even at half the tile size (``memory.py``).
         """
         options = options or RenderOptions()
         options.validate()
+        render = partial(self._render, image, style, progress=progress, should_cancel=should_cancel, clip=clip)
+        return retrying_with_smaller_tiles(render, options)
+
+    def _render(
+        self,
+        image: ImageSource,
+        style: StyleSpec,
+        options: RenderOptions,
+        progress: ProgressCallback | None,
+        should_cancel: CancelCheck | None,
+        clip: ClipStyle | None,
+    ) -> np.ndarray:
+        """One attempt at ``render`` with these options."""
         photo_img, work_img = self._working_images(image, options)
         passes = [] if style.network else clip.passes if clip is not None else self._passes(style, work_img, options)
         work = np.asarray(work_img)
@@ -342,6 +358,7 @@ class StyleEngine:
         for batch in self._batches(tiles, batch_size):
             if should_cancel is not None and should_cancel():
                 raise RenderCanceled("render canceled")
+            check_simulated_limit(batch, options.simulated_memory_pixels)
             for tile, pixels in zip(batch, render_batch(batch), strict=True):
                 rows = slice(tile.output_y0, tile.output_y1)
                 cols = slice(tile.output_x0, tile.output_x1)

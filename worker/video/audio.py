@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 
-from shared.video_output import FALLBACK_AUDIO_CODECS, VideoOutput, container_takes_audio
+from shared.video.output import FALLBACK_AUDIO_CODECS, VideoOutput, container_takes_audio
 
 OPUS_RATE = 48_000  # the only input rates libopus takes are divisors of 48 kHz; 48 kHz always works
 

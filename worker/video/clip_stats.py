@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.video_probe import VideoInfo
-from shared.video_segments import sample_indices
+from shared.video.probe import VideoInfo
+from shared.video.segments import sample_indices
 from worker.engine.render import ClipStyle, RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec
 from worker.video.frames import read_frames

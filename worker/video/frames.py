@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from shared.errors import BadInputError
-from shared.video_probe import VideoInfo
+from shared.video.probe import VideoInfo
 from worker.video.keyframes import CleanStarts
 
 log = logging.getLogger(__name__)

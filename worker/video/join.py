@@ -19,7 +19,7 @@ import av
 import numpy as np
 
 from shared.errors import BadInputError
-from shared.video_output import VideoOutput, resolve_output
+from shared.video.output import VideoOutput, resolve_output
 from worker.video.audio import AudioTrack, add_audio_track, audio_packets
 from worker.video.frames import FrameTimes, frame_times
 

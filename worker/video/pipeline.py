@@ -1,7 +1,7 @@
 """The whole video path in one process: probe, clip statistics, segments in order, join.
 
-Why: the farm runs the same steps spread over workers (``worker/segment_renderer.py``,
-``worker/video_joiner.py``); this sequential form is the reference the farm's output is compared
+Why: the farm runs the same steps spread over workers (``worker/jobs/segment_renderer.py``,
+``worker/jobs/video_joiner.py``); this sequential form is the reference the farm's output is compared
 with, and what the benchmark and a local render use.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from shared.schemas.jobs import JobCreate
 from shared.settings import Settings
-from shared.video_output import VideoOutput, requested_output, resolve_output
-from shared.video_probe import probe_video
-from shared.video_segments import plan_segments
+from shared.video.output import VideoOutput, requested_output, resolve_output
+from shared.video.probe import probe_video
+from shared.video.segments import plan_segments
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec
 from worker.video.clip_stats import DEFAULT_SAMPLES, clip_style

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.video_probe import VideoInfo
-from shared.video_segments import Segment
+from shared.video.probe import VideoInfo
+from shared.video.segments import Segment
 from worker.engine.render import CancelCheck, ClipStyle, RenderCanceled, RenderOptions, StyleEngine
 from worker.engine.styles import StyleSpec
 from worker.video.frames import FrameWriter, read_frames
