@@ -40,7 +40,7 @@ from worker.engine import color
 from worker.engine.custom_net import NetworkCache, NetworkSource
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
-from worker.jobs.job_params import style_spec
+from worker.jobs.job_params import stored_style, style_spec
 
 TILED = RenderOptions(tile_size=64, single_pass_pixels=0)  # 200 × 144 → 12 tiles
 
@@ -183,7 +183,9 @@ def test_a_stored_network_reference_reads_its_file_and_fails_clearly_once_it_is_
     data, key = sepia_files["torchscript"], "styles/tenant/style/network"
     local_storage.put_bytes(key, data)
     network = NetworkRef(key=key, format="torchscript", sha256=hashlib.sha256(data).hexdigest(), overlap=5)
-    ref = StyleRef(label="sepia", components=[StyleComponentRef(weight=1.0, network=network)]).model_dump()
+    ref = stored_style(
+        StyleRef(label="sepia", components=[StyleComponentRef(weight=1.0, network=network)]).model_dump()
+    )
     settings = Settings(home=tmp_path, network_size_multiple=4)
     spec = style_spec(ref, settings, local_storage)
     assert spec.network is not None and (spec.network.overlap, spec.network.size_multiple) == (5, 4)

@@ -27,7 +27,7 @@ from tests.onnx_reference import psnr
 from tests.video_clips import CLIP
 from tests.worker_farm import Farm, open_farm
 from worker.engine.from_settings import engine_from_settings
-from worker.jobs.job_params import job_request, render_options, style_spec
+from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.video.pipeline import plan_from_settings, render_video
 
 MIN_PSNR_DB = 35.0
@@ -98,7 +98,7 @@ def test_two_workers_render_the_segments_and_the_join_matches_a_one_segment_rend
     torch.set_num_threads(1)
     try:
         engine = engine_from_settings(farm.settings)
-        style = style_spec(join.style_ref, farm.settings, farm.storage)
+        style = style_spec(stored_style(join.style_ref), farm.settings, farm.storage)
         single = tmp_path / "single.mp4"
         render_video(engine, CLIP, single, style, options, replace(plan, segment_frames=24))
     finally:

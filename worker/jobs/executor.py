@@ -23,7 +23,7 @@ from shared.keys import output_key
 from worker.engine.render import RenderCanceled
 from worker.jobs import result_cache
 from worker.jobs.encoding import encode_image
-from worker.jobs.job_params import job_request, render_options, style_spec
+from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.jobs.optimize_render import render_function
 from worker.runtime.context import WorkerContext
 from worker.runtime.failures import describe, is_transient
@@ -143,8 +143,8 @@ class ItemRenderer:
     def _render_and_store(self, claimed: ClaimedItem) -> RenderedOutput:
         """Read the input, render it tile by tile, and write the output at its deterministic key."""
         ctx = self.context
-        request = job_request(claimed.params)
-        style = style_spec(claimed.style_ref, ctx.settings, ctx.storage)
+        request, ref = job_request(claimed.params), stored_style(claimed.style_ref)  # validated once, here
+        style = style_spec(ref, ctx.settings, ctx.storage)
         options = render_options(ctx.settings, request)
         photo = ctx.storage.get_bytes(claimed.input_key)
         key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
@@ -156,7 +156,7 @@ class ItemRenderer:
                 key, found.size_bytes, found.output_format, found.width, found.height, cache_key, found.source_item_id
             )
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
-        render = render_function(ctx, request, claimed.style_ref)  # method fast or optimize
+        render = render_function(ctx, request, ref)  # method fast or optimize
         pixels = render(
             photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )

@@ -45,17 +45,19 @@ def network_source(ref: NetworkRef, settings: Settings, storage: Storage) -> Net
     return NetworkSource(ref.sha256, ref.format, read, ref.value_range, overlap, settings.network_size_multiple)
 
 
-def style_spec(
-    style_ref: dict[str, Any], settings: Settings | None = None, storage: Storage | None = None
-) -> StyleSpec:
-    """The item's resolved style (or blend) as the engine's ``StyleSpec``.
+def stored_style(style_ref: dict[str, Any]) -> StyleRef:
+    """The item's resolved style (or blend) as validated at submission."""
+    try:
+        return StyleRef.model_validate(style_ref)
+    except ValidationError as exc:
+        raise BadInputError(f"the item's stored style is invalid: {exc.errors()[0]['msg']}") from None
+
+
+def style_spec(ref: StyleRef, settings: Settings | None = None, storage: Storage | None = None) -> StyleSpec:
+    """The item's style as the engine's ``StyleSpec``.
 
     ``settings`` and ``storage`` are needed only for user network styles (where their files are).
     """
-    try:
-        ref = StyleRef.model_validate(style_ref)
-    except ValidationError as exc:
-        raise BadInputError(f"the item's stored style is invalid: {exc.errors()[0]['msg']}") from None
     components = []
     for part in ref.components:
         network = None

@@ -45,9 +45,8 @@ def optimize_options(settings: Settings, params: OptimizeParams | None) -> Optim
     return options
 
 
-def style_images(style_ref: dict[str, Any], storage: Storage) -> list[tuple[float, bytes]]:
+def style_images(ref: StyleRef, storage: Storage) -> list[tuple[float, bytes]]:
     """(weight, image bytes) of each ingredient; every one must have a stored style image."""
-    ref = StyleRef.model_validate(style_ref)
     images = []
     for part in ref.components:
         if part.source_key is None:
@@ -56,7 +55,7 @@ def style_images(style_ref: dict[str, Any], storage: Storage) -> list[tuple[floa
     return images
 
 
-def render_function(context: WorkerContext, request: JobCreate, style_ref: dict[str, Any]) -> RenderFunction:
+def render_function(context: WorkerContext, request: JobCreate, style_ref: StyleRef) -> RenderFunction:
     """``StyleEngine.render`` for method fast; optimization with the item's style images otherwise."""
     if request.method != "optimize":
         return context.engine.render

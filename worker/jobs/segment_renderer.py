@@ -22,7 +22,7 @@ from shared.queue import enqueue_render, render_queue
 from shared.video.probe import probe_video
 from shared.video.segments import Segment
 from worker.jobs.executor import ClaimedItem, ItemRenderer, RenderedOutput
-from worker.jobs.job_params import job_request, render_options, style_spec
+from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.runtime.context import WorkerContext
 from worker.runtime.progress import ItemProgress
 from worker.runtime.shutdown import stop_check
@@ -70,7 +70,7 @@ class SegmentRenderer(ItemRenderer):
         ctx = self.context
         segment, group_index = item_segment(ctx, claimed.item_id)
         request = job_request(claimed.params)
-        style = style_spec(claimed.style_ref, ctx.settings, ctx.storage)
+        style = style_spec(stored_style(claimed.style_ref), ctx.settings, ctx.storage)
         options = render_options(ctx.settings, request)
         plan = plan_from_settings(ctx.settings, options, request)
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
