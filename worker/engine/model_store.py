@@ -35,14 +35,12 @@ def onnx_path(network: str) -> Path:
 
 
 def _convert(network: str) -> dict[str, object]:
-    from worker.engine.onnx_weights import read_float_weights  # onnx is only needed to convert
+    from worker.engine.onnx_weights import read_activation_quant, read_float_weights  # onnx: conversion only
 
     weights = read_float_weights(onnx_path(network))
     if network == "predictor":
         return {"state_dict": predictor_net.state_dict_from_onnx(weights)}
     if network == "arbitrary":
-        from worker.engine.quantization import read_activation_quant
-
         state_dict, eps = arbitrary_net.state_dict_from_onnx(weights)
         return {"state_dict": state_dict, "eps": eps, "quant": read_activation_quant(str(onnx_path(network)))}
     state_dict, eps = multistyle_net.state_dict_from_onnx(weights)
@@ -55,7 +53,8 @@ def _cached(network: str, cache_dir: Path | None) -> dict[str, object]:
     digest = hashlib.sha256(onnx_path(network).read_bytes()).hexdigest()[:16]
     path = cache_dir / f"{network}-{digest}.pt"
     if path.exists():
-        return torch.load(path, map_location="cpu", weights_only=True)
+        # Mapped, not read: ``load_state_dict`` copies the tensors once into the modules' own.
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     converted = _convert(network)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Write to a temporary file and rename, so concurrent workers never read half a file.
