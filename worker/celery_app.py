@@ -7,6 +7,9 @@ module-level ``app``. Everything else takes its settings from ``create_worker_ap
 from __future__ import annotations
 
 from shared.settings import get_settings
-from worker.factory import create_worker_app
+from worker.engine.startup import collector_paused_for_torch
+
+with collector_paused_for_torch():  # the tasks import torch; the pool forks after (engine/startup.py)
+    from worker.factory import create_worker_app
 
 app = create_worker_app(get_settings())

@@ -21,6 +21,7 @@ by its own statistics, so their tiles can differ at the seams; raise the overlap
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -30,37 +31,47 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 import torch
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from shared.errors import BadInputError
-from shared.schemas.networks import NetworkFormatName, ValueRangeName
 from worker.engine import color
 from worker.engine.tiling import Tile, plan_tiles, round_up
+
+if TYPE_CHECKING:  # names only: the schema module builds pydantic models, which ``render`` never needs
+    from shared.schemas.networks import NetworkFormatName, ValueRangeName
 
 _NAMED_ERROR = re.compile(r"^[\w.]+(Error|Exception): ")
 RunFunction = Callable[[np.ndarray], np.ndarray]  # float32 N×3×H×W → N×3×H×W
 # File name endings the local ``render`` CLI takes as user networks rather than style images.
 NETWORK_SUFFIXES: dict[str, NetworkFormatName] = {".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
 
-# What a misbehaving network raises: torch's errors (TorchScript's ``torch.jit.Error`` derives from
-# Exception directly), and onnxruntime's own exception classes (likewise). Celery's time limit is
-# none of these, so it stays a time limit.
-_NETWORK_ERRORS: tuple[type[Exception], ...] = (
-    RuntimeError,
-    torch.jit.Error,
-    ValueError,
-    TypeError,
-    IndexError,
-    *(
-        cls
-        for cls in vars(ort_state).values()
-        if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == ort_state.__name__
-    ),
-)
+
+@functools.cache
+def _network_errors() -> tuple[type[Exception], ...]:
+    """What a misbehaving network raises: torch's errors (TorchScript's ``torch.jit.Error`` derives from
+    Exception directly), and onnxruntime's own exception classes (likewise). Celery's time limit is
+    none of these, so it stays a time limit.
+
+    A function, called in ``except`` clauses (evaluated only once something was raised), so that
+    onnxruntime is imported when a user network fails or an ONNX one loads, not by every render.
+    """
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+    return (
+        RuntimeError,
+        torch.jit.Error,
+        ValueError,
+        TypeError,
+        IndexError,
+        *(
+            cls
+            for cls in vars(ort_state).values()
+            if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == ort_state.__name__
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,8 @@ def _torchscript_runner(data: bytes, device: torch.device) -> RunFunction:
 
 
 def _onnx_runner(data: bytes, device: torch.device) -> RunFunction:
+    import onnxruntime as ort  # only user ONNX networks need it
+
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: a user's graph may warn about things we cannot fix
     providers = ["CPUExecutionProvider"]
@@ -146,7 +159,7 @@ def load_runner(data: bytes, network_format: str, device: torch.device) -> RunFu
         raise BadInputError(f"unknown network format {network_format!r}; known: {', '.join(_LOADERS)}")
     try:
         return loader(data, device)
-    except _NETWORK_ERRORS as exc:
+    except _network_errors() as exc:
         raise BadInputError(f"the file could not be loaded as {network_format}: {_reason(exc)}") from None
 
 
@@ -170,7 +183,7 @@ class CustomNetwork:
         try:
             with torch.inference_mode():
                 output = self.run(batch)
-        except _NETWORK_ERRORS as exc:
+        except _network_errors() as exc:
             raise BadInputError(f"the network failed on a {width}×{height} input: {_reason(exc)}") from None
         if output.shape != batch.shape:
             raise BadInputError(

@@ -9,37 +9,11 @@ QDQ is defined: ``(clip(round(x / scale) + zp) - zp) * scale``) restores parity.
 
 from __future__ import annotations
 
-import re
-
-import onnx
 import torch
-from onnx import numpy_helper
 
+# {point name: (scale, zero point)}; read from the ONNX graph once, at conversion
+# (``onnx_weights.read_activation_quant``), and cached with the converted weights.
 QuantTable = dict[str, tuple[float, int]]
-_SUFFIX = re.compile(r"(__\d+:0|_prequant|_int8)+$")
-
-
-def read_activation_quant(path: str) -> QuantTable:
-    """{point name: (scale, zero point)} for every activation QuantizeLinear in the graph.
-
-    A point is named by the tensor it rounds, with tf2onnx's suffixes removed; a ReLU output
-    (tf2onnx names those ``Relu__N:0``) is named after the ReLU's input with ``:relu`` appended.
-    """
-    model = onnx.load(path)
-    raw = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    producer = {out: node for node in model.graph.node for out in node.output}
-    table: QuantTable = {}
-    for node in model.graph.node:
-        if node.op_type != "QuantizeLinear" or node.input[0] in raw:
-            continue
-        source = producer.get(node.input[0])
-        if source is not None and source.op_type == "Relu":
-            key = _SUFFIX.sub("", source.input[0]) + ":relu"
-        else:
-            key = _SUFFIX.sub("", node.input[0])
-        zero = raw[node.input[2]] if len(node.input) > 2 else None
-        table[key] = (float(raw[node.input[1]].ravel()[0]), int(zero.ravel()[0]) if zero is not None else 0)
-    return table
 
 
 def fake_quantize(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:

@@ -170,13 +170,9 @@ class StyleEngine:
 
     @property
     def networks(self) -> Networks:
-        """The networks, loaded on first use (so a forked worker initialises CUDA after the fork)."""
+        """The networks, each loaded on first use (so a forked worker initialises CUDA after the fork)."""
         if self._networks is None:
-            nets = Networks.load(self.device, self.cache_dir)
-            if self.dtype != torch.float32:
-                nets.arbitrary.to(self.dtype)
-                nets.multistyle.to(self.dtype)
-            self._networks = nets
+            self._networks = Networks(self.device, self.cache_dir, self.dtype)
         return self._networks
 
     @torch.inference_mode()
@@ -234,7 +230,6 @@ class StyleEngine:
         self, style: StyleSpec, work: Image.Image, options: RenderOptions, samples: np.ndarray | None = None
     ) -> list[_Pass]:
         nets = self.networks
-        nets.arbitrary.emulate_int8 = options.emulate_int8
         thumbnail = self._thumbnail(work, options)
         thumb_pixels = np.asarray(thumbnail) if samples is None else samples
         keep = thumbnail is work and samples is None
@@ -247,6 +242,7 @@ class StyleEngine:
             stats, output = self._statistics(nets.multistyle, params, thumb_pixels)
             passes.append(_Pass(nets.multistyle, params, stats, share * options.strength, output if keep else None))
         if style.arbitrary_components:
+            nets.arbitrary.emulate_int8 = options.emulate_int8
             target = self._target_vector(style, thumbnail, options.strength)
             vector = torch.from_numpy(target)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.arbitrary.style_params(vector)]
