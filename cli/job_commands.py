@@ -180,7 +180,7 @@ def status(
     job_id: str, wait: bool, stall_timeout_s: float, api_url: str | None, api_key: str | None, as_json: bool
 ) -> None:
     """Show a job's state and progress (items and tiles) and each item's outcome."""
-    client = farm_client(api_url, api_key, ClientSettings())
+    client = farm_client(api_url, api_key)
     try:
         job = _follow(client, [client.job(job_id)], not as_json, stall_timeout_s)[0] if wait else client.job(job_id)
     except ClientError as error:
@@ -200,7 +200,7 @@ def status(
 def cancel(job_id: str, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """Cancel a job: queued items never run, running items stop between tiles."""
     try:
-        job = farm_client(api_url, api_key, ClientSettings()).cancel(job_id)
+        job = farm_client(api_url, api_key).cancel(job_id)
     except ClientError as error:
         fail(error)
     if as_json:
@@ -218,7 +218,7 @@ def cancel(job_id: str, api_url: str | None, api_key: str | None, as_json: bool)
 def list_jobs(status_filter: str | None, limit: int, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """List your jobs, newest first."""
     try:
-        jobs = farm_client(api_url, api_key, ClientSettings()).jobs(status_filter, limit)
+        jobs = farm_client(api_url, api_key).jobs(status_filter, limit)
     except ClientError as error:
         fail(error)
     if as_json:

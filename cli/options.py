@@ -48,8 +48,9 @@ def follow_options(command: F) -> F:
     )(command)
 
 
-def farm_client(api_url: str | None, api_key: str | None, settings: ClientSettings) -> FarmClient:
+def farm_client(api_url: str | None, api_key: str | None, settings: ClientSettings | None = None) -> FarmClient:
     """A client for the farm named by the options or ``settings``; else a usage error (exit 2) saying how to set it."""
+    settings = settings or ClientSettings()
     api_url, api_key = api_url or settings.api_url, api_key or settings.api_key
     if not api_url:
         raise click.UsageError(

@@ -11,7 +11,6 @@ from cli.client import ClientError
 from cli.exit_codes import EXIT_CODES_HELP, ExitCode
 from cli.options import echo_json, fail, farm_client, farm_options
 from cli.output import print_table
-from cli.settings import ClientSettings
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -20,7 +19,7 @@ from cli.settings import ClientSettings
 def styles(query: str | None, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """List the styles you can use: the 26 built-ins and your own."""
     try:
-        found = farm_client(api_url, api_key, ClientSettings()).styles(query)
+        found = farm_client(api_url, api_key).styles(query)
     except ClientError as error:
         fail(error)
     if as_json:
@@ -52,7 +51,7 @@ def style() -> None:
 @farm_options
 def add_style(name: str, image: Path, wait: bool, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """Upload IMAGE (a painting, a photo...) as your style NAME; use it as --style NAME once ready."""
-    client = farm_client(api_url, api_key, ClientSettings())
+    client = farm_client(api_url, api_key)
     try:
         created = client.add_style(image, name)
         if wait:

@@ -2,8 +2,8 @@
 
 Each item's ``style_ref`` is the style (or blend) resolved at submission time, with stored vectors
 copied in, so a job keeps working even if a style is renamed or deleted. Why a module of its own:
-job requests (``jobs.py``) and optimization checks (``optimize.py``) both need it, and with it in
-either of them the two imported each other.
+it used to live in ``jobs.py``, which ``optimize.py``'s submission check needed, while ``jobs.py``
+imported ``optimize.py``: the two imported each other.
 """
 
 from __future__ import annotations

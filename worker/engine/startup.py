@@ -7,9 +7,8 @@ when the interpreter exits (~0.6 s). They are module-level state that lives as l
 so pausing the collector for the import and then freezing them (``gc.freeze``, the permanent
 generation) changes nothing a program can see but the time; the price is the import's own garbage
 (~7,000 objects in cycles) kept instead of collected, which a full collection would cost 0.15 s to
-find. A worker forks its pool after this,
-and frozen objects also stay shared with the children instead of being copied on the first
-collection (the use the ``gc.freeze`` documentation gives).
+find. A worker forks its pool after this, and frozen objects also stay shared with the children
+instead of being copied on the first collection (the use the ``gc.freeze`` documentation gives).
 """
 
 from __future__ import annotations

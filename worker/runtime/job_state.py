@@ -105,7 +105,7 @@ def settle_finished_jobs(session: Session, now: datetime) -> list[str]:
 
     Why: before SQLite took a write lock for ``FOR UPDATE``, a cancel and a worker finishing the
     last running item could each write half of the change, leaving such a job ``running`` forever.
-    The sweep repairs any left from then (or from a crash between the two writes) in farms upgraded since.
+    The sweep repairs any left from then in farms upgraded since.
     """
     unfinished = [status for status in JobStatus if not status.finished]
     open_item = exists().where(JobItem.job_id == Job.id, JobItem.status.in_(unfinished))
