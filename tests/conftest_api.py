@@ -21,8 +21,9 @@ from api.auth.keys import create_api_key
 from api.extensions import db, dispose
 from shared.db.migrate import upgrade_to_head
 from tests.conftest_farm import S3_CREDENTIALS
+from tests.worker_farm import API_TESTS_REDIS_DB
 
-REDIS_DB = 13  # the end-to-end farm test uses 11
+REDIS_DB = API_TESTS_REDIS_DB  # claimed farm tests never take it; STYLEFARM_TEST_API_REDIS_DB moves it
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 MAX_UPLOAD_BYTES = 300_000
 MAX_INPUT_PIXELS = 1_000_000

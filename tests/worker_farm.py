@@ -44,7 +44,9 @@ from tests import process_groups
 REPO = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("STYLEFARM_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CLAIM_KEY = "stylefarm-test-claim"
-API_TESTS_REDIS_DB = 13  # tests/conftest_api.py uses (and flushes) this one without claiming it: never claim it
+# tests/conftest_api.py uses (and flushes) this one without claiming it: never claim it. Two checkouts
+# running their suites at once on one Redis set it apart with STYLEFARM_TEST_API_REDIS_DB.
+API_TESTS_REDIS_DB = int(os.environ.get("STYLEFARM_TEST_API_REDIS_DB", "13"))
 BUILTIN_STYLE = 3
 
 
