@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_presign_expiry_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)  # S3 allows at most 7 days
+    # Where browsers and CLIs reach the store, when it differs from s3_endpoint_url (compose: the API
+    # talks to http://minio:9000, people to http://localhost:9000): presigned URLs are signed for it.
+    s3_public_endpoint_url: str | None = None
 
     # Limits on what a request may ask for.
     max_upload_bytes: int = Field(default=100 * MB, ge=1)

@@ -30,7 +30,7 @@ def test_every_stylefarm_variable_in_compose_is_a_setting(compose):
     assert used <= fields, f"unknown settings in compose: {sorted(used - fields)}"
 
 
-@pytest.mark.parametrize("service", ["api", "worker", "migrate"])
+@pytest.mark.parametrize("service", ["api", "worker", "migrate", "beat"])
 def test_each_farm_service_has_settings_that_validate(compose, service, monkeypatch, tmp_path):
     env = _stylefarm_env(compose["services"][service])
     env["STYLEFARM_HOME"] = str(tmp_path)
@@ -44,8 +44,40 @@ def test_each_farm_service_has_settings_that_validate(compose, service, monkeypa
 def test_compose_runs_redis_with_append_only_persistence_and_a_gpu_worker(compose):
     services = compose["services"]
     assert "--appendonly" in services["redis"]["command"]
-    assert {"redis", "postgres", "minio", "create-bucket", "migrate", "api", "worker"} <= set(services)
+    assert {"redis", "postgres", "minio", "create-bucket", "migrate", "api", "worker", "beat"} <= set(services)
     assert "gunicorn" in services["api"]["command"]
     devices = services["worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_runs_one_celery_beat_whose_schedule_sweeps_lost_items(compose, monkeypatch, tmp_path):
+    """The sweep (lost items, stalled webhooks) is a beat schedule: compose must run exactly one beat."""
+    from shared.queue import LIGHT_QUEUE, SWEEP_LOST_ITEMS
+    from worker.factory import create_worker_app
+
+    beat = compose["services"]["beat"]
+    assert beat["command"][:4] == ["celery", "-A", "worker.celery_app", "beat"]
+    assert beat["deploy"]["replicas"] == 1
+    assert beat["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert not any("beat" in part or part == "-B" for part in compose["services"]["worker"]["command"][3:])
+    for key, value in {**_stylefarm_env(beat), "STYLEFARM_HOME": str(tmp_path)}.items():
+        monkeypatch.setenv(key, value)
+    schedule = create_worker_app(Settings()).conf.beat_schedule
+    sweeps = [entry for entry in schedule.values() if entry["task"] == SWEEP_LOST_ITEMS]
+    assert len(sweeps) == 1 and sweeps[0]["options"]["queue"] == LIGHT_QUEUE
+
+
+def test_compose_serves_presigned_downloads_outside_its_network(compose):
+    """URLs are signed for a published MinIO port, and the bucket step allows the page's origin (CORS)."""
+    env = _stylefarm_env(compose["services"]["api"])
+    public = env["STYLEFARM_S3_PUBLIC_ENDPOINT_URL"]
+    assert public != env["STYLEFARM_S3_ENDPOINT_URL"] and "minio" not in public
+    port = public.rsplit(":", 1)[-1]
+    assert f"{port}:9000" in compose["services"]["minio"]["ports"]
+    bucket_step = compose["services"]["create-bucket"]
+    script = " ".join(bucket_step["entrypoint"])
+    assert "mc cors set farm/stylefarm" in script and "<AllowedMethod>GET</AllowedMethod>" in script
+    api_port = compose["services"]["api"]["ports"][0].split(":")[0]
+    assert bucket_step["environment"]["PAGE_ORIGIN"] == f"http://localhost:{api_port}"
+    assert compose["services"]["minio"]["environment"]["MINIO_API_CORS_ALLOW_ORIGIN"] == f"http://localhost:{api_port}"

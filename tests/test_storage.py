@@ -147,3 +147,28 @@ def test_storage_from_settings_builds_the_configured_backend(tmp_path, s3_endpoi
     s3.put_bytes("k.txt", b"via settings")
     assert s3.get_bytes("k.txt") == b"via settings"
     assert "X-Amz-Expires=120" in (s3.presigned_get_url("k.txt") or "")
+
+
+def test_presigned_urls_point_at_the_public_endpoint_and_work_there(tmp_path, s3_endpoint):
+    """The servers reach the store at one address (compose: ``minio:9000``), people at another."""
+    public = s3_endpoint.replace("127.0.0.1", "localhost")  # the same moto server under another host name
+    s3 = storage_from_settings(
+        get_settings(
+            home=tmp_path,
+            storage_backend="s3",
+            s3_bucket="sf-test-public-endpoint",
+            s3_endpoint_url=s3_endpoint,
+            s3_public_endpoint_url=public,
+            s3_access_key_id="testing",
+            s3_secret_access_key="testing",
+        )
+    )
+    s3.ensure_bucket()
+    s3.put_bytes("results/r.png", b"seen from outside", "image/png")
+    url = s3.presigned_get_url("results/r.png") or ""
+    assert url.startswith(f"{public}/sf-test-public-endpoint/results/r.png?"), url
+    with urllib.request.urlopen(url, timeout=10) as response:  # signed for the public host: accepted there
+        assert response.read() == b"seen from outside"
+    put_url = s3.presigned_put_url("uploads/u.jpg") or ""
+    assert put_url.startswith(public)
+    assert s3.get_bytes("results/r.png") == b"seen from outside"  # the servers' own calls still go direct

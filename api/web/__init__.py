@@ -33,8 +33,9 @@ def _storage_origin(settings: Settings) -> str | None:
     """Where presigned downloads point (S3 storage): the page's scripts may fetch from there too."""
     if settings.storage_backend != "s3":
         return None
-    if settings.s3_endpoint_url:
-        url = urlsplit(settings.s3_endpoint_url)
+    endpoint = settings.s3_public_endpoint_url or settings.s3_endpoint_url
+    if endpoint:
+        url = urlsplit(endpoint)
         return f"{url.scheme}://{url.netloc}"
     return "https://*.amazonaws.com"
 

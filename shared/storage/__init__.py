@@ -31,6 +31,7 @@ def storage_from_settings(settings: Settings) -> Storage:
             max_attempts=settings.s3_max_attempts,
             connect_timeout_s=settings.s3_connect_timeout_s,
             read_timeout_s=settings.s3_read_timeout_s,
+            public_endpoint_url=settings.s3_public_endpoint_url,
         )
     return LocalStorage(settings.storage_root)
 

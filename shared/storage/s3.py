@@ -27,6 +27,9 @@ class S3Storage(Storage):
         endpoint_url: the server for S3-compatible stores; None means AWS. With an endpoint,
             path-style addressing is used (MinIO and most on-premise stores want it).
         presign_expiry_s: lifetime of presigned URLs when a call does not say.
+        public_endpoint_url: the address clients outside the servers' network use for the store;
+            presigned URLs are signed for its host (a URL signed for ``minio:9000`` and rewritten
+            afterwards would fail its signature check). None: the same as ``endpoint_url``.
         max_attempts, connect_timeout_s, read_timeout_s: how long one call may try before it
             raises ``StorageError`` (botocore's "standard" retry mode: a handful of attempts with
             jittered exponential backoff); a worker's task retries then decide what happens next.
@@ -46,24 +49,31 @@ class S3Storage(Storage):
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 60.0,
         client: Any = None,
+        public_endpoint_url: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.region = region
         self.presign_expiry_s = presign_expiry_s
-        self.client = client or boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path" if endpoint_url else "auto"},
-                retries={"mode": "standard", "max_attempts": max_attempts},
-                connect_timeout=connect_timeout_s,
-                read_timeout=read_timeout_s,
-            ),
-        )
+
+        def make_client(url: str | None) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path" if url else "auto"},
+                    retries={"mode": "standard", "max_attempts": max_attempts},
+                    connect_timeout=connect_timeout_s,
+                    read_timeout=read_timeout_s,
+                ),
+            )
+
+        self.client = client or make_client(endpoint_url)
+        # Signing makes no request, so this client never connects; it only puts the public host in URLs.
+        self.presign_client = make_client(public_endpoint_url) if public_endpoint_url else self.client
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (deployment and test set-up, not per request)."""
@@ -120,7 +130,7 @@ class S3Storage(Storage):
         params = {"Bucket": self.bucket, "Key": validate_key(key)}
         with self._errors("presign", key):
             return str(
-                self.client.generate_presigned_url(
+                self.presign_client.generate_presigned_url(
                     "get_object", Params=params, ExpiresIn=expires_s or self.presign_expiry_s
                 )
             )
@@ -131,7 +141,7 @@ class S3Storage(Storage):
             params["ContentType"] = content_type
         with self._errors("presign", key):
             return str(
-                self.client.generate_presigned_url(
+                self.presign_client.generate_presigned_url(
                     "put_object", Params=params, ExpiresIn=expires_s or self.presign_expiry_s
                 )
             )
