@@ -58,6 +58,9 @@ def test_the_scrape_counts_jobs_items_queues_and_recent_renders(api_app, api_cli
     assert sample(families, "stylefarm_render_seconds_bucket", le="1.0") == 0
     assert sample(families, "stylefarm_render_seconds_bucket", le="2.5") == 1
     assert sample(families, "stylefarm_render_seconds_bucket", le="+Inf") == 1
+    assert sample(families, "stylefarm_render_seconds_count") == 1  # _count/_sum, as dashboards query them
+    assert sample(families, "stylefarm_render_seconds_sum") == 2.0
+    assert "_gcount" not in response.get_data(as_text=True) and "_gsum" not in response.get_data(as_text=True)
     assert sample(families, "stylefarm_render_megapixels_per_second_bucket", le="0.5") == 0
     assert sample(families, "stylefarm_render_megapixels_per_second_bucket", le="1.0") == 1  # 2 MP in 2 s
     assert sample(families, "stylefarm_worker_device_info", worker="w1@host") == 1

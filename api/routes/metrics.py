@@ -9,9 +9,11 @@ everything; the database and the broker did. What is exported is farm-wide and t
 - ``stylefarm_queue_depth{queue}``: messages waiting per Celery queue (Redis ``LLEN``, or the
   filesystem broker's message files).
 - ``stylefarm_render_seconds`` and ``stylefarm_render_megapixels_per_second``: histograms over the
-  ``metrics_window_items`` most recently rendered items (reused cached outputs excluded). A window
-  can lose observations, so they are gauge histograms (OpenMetrics' type for that), which the text
-  format exposes as histograms.
+  ``metrics_window_items`` most recently rendered items (reused cached outputs excluded), exposed
+  as ordinary histograms (``_bucket``, ``_count``, ``_sum``: what dashboards' ``rate()`` and
+  ``histogram_quantile()`` queries expect). Gauge histograms would be the stricter type for a window
+  that can lose observations, but the text format then names the series ``_gcount``/``_gsum``, which
+  no stock dashboard reads; a shrinking window only shows as a counter reset to Prometheus.
 - ``stylefarm_worker_device_info{worker,device}``: the device each worker of that window rendered on.
 - ``stylefarm_metrics_source_up{source}``: 0 when the database or broker could not be read.
 """
@@ -26,7 +28,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from spectree import Response as Responses
@@ -57,9 +59,7 @@ def bucket_counts(values: Sequence[float], bounds: Sequence[float]) -> list[tupl
 
 
 def _histogram(name: str, documentation: str, values: Sequence[float], bounds: Sequence[float]) -> Metric:
-    return GaugeHistogramMetricFamily(
-        name, documentation, buckets=bucket_counts(values, bounds), gsum_value=sum(values)
-    )
+    return HistogramMetricFamily(name, documentation, buckets=bucket_counts(values, bounds), sum_value=sum(values))
 
 
 def _succeeded_event(history: Iterable[Any]) -> dict[str, Any] | None:
