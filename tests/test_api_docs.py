@@ -70,6 +70,8 @@ def test_the_docs_page_references_nothing_outside_the_api(docs_app):
     external = re.findall(r"<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*['\"]?(?:https?:)?//", page, re.IGNORECASE)
     assert external == []
     assert "Redoc" in page  # the viewer itself is in the page
+    assert "cdn.redoc.ly" not in page  # its logo is drawn locally
+    assert "connect-src 'self'" in response.headers["Content-Security-Policy"]
 
 
 @pytest.fixture
@@ -106,4 +108,4 @@ def test_the_docs_page_renders_in_a_browser_with_the_network_cut_off(served_app)
             expect(page.get_by_role("button", name="post /v1/jobs", exact=True)).to_be_visible()  # operations listed
         finally:
             browser.close()
-    print("requests aborted (not needed to render):", blocked)
+    assert blocked == []  # not even ReDoc's logo from its CDN
