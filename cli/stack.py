@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +115,14 @@ class LocalStack:
     def stop(self, timeout_s: float = 30.0) -> None:
         """Ask every process to stop (the worker hands its item back), then end their groups.
 
-        Only the groups this stack started are signalled: each child leads its own group.
+        Only the groups this stack started are signalled: each child leads its own group. A second
+        Ctrl-C or SIGTERM meanwhile is ignored, so an impatient repeat cannot cut the stop short and
+        leave children running (every wait is bounded, and SIGKILL ends what did not stop).
         """
+        with _signals_ignored(signal.SIGINT, signal.SIGTERM):
+            self._stop_children(timeout_s)
+
+    def _stop_children(self, timeout_s: float) -> None:
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
@@ -125,6 +132,20 @@ class LocalStack:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)  # leftovers of a group whose leader has exited
             process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _signals_ignored(*signums: signal.Signals) -> Iterator[None]:
+    """Ignore ``signums`` inside the block (in the main thread: only it may set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
