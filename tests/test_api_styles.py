@@ -33,12 +33,18 @@ def make_ready(app, style_id: str, thumbnail: bytes | None = None) -> None:
 def test_listing_shows_the_26_builtins_paginated_and_searchable(api_client, auth_headers):
     first = api_client.get("/v1/styles?limit=10", headers=auth_headers).json
     assert first["total"] == 26 and len(first["items"]) == 10 and first["next_offset"] == 10
-    assert first["items"][0] == {**first["items"][0], "id": "builtin:0", "name": "builtin-00", "public": True}
-    last = api_client.get("/v1/styles?limit=10&offset=20", headers=auth_headers).json
-    assert [s["id"] for s in last["items"]] == [f"builtin:{i}" for i in range(20, 26)]
-    assert last["next_offset"] is None
-    found = api_client.get("/v1/styles?q=BUILTIN-1", headers=auth_headers).json
-    assert [s["name"] for s in found["items"]] == [f"builtin-1{i}" for i in range(10)]
+    assert first["items"][0] == {**first["items"][0], "id": "builtin:1", "name": "black-bars-on-yellow", "public": True}
+    everything = [s["name"] for s in first["items"]]
+    offset = first["next_offset"]
+    while offset is not None:
+        page = api_client.get(f"/v1/styles?limit=10&offset={offset}", headers=auth_headers).json
+        everything += [s["name"] for s in page["items"]]
+        offset = page["next_offset"]
+    assert len(everything) == 26 and everything == sorted(everything)  # by name, every built-in once
+    found = api_client.get("/v1/styles?q=BLUE", headers=auth_headers).json
+    assert {s["name"] for s in found["items"]} == {
+        "pale-blue-wash", "blue-and-gold-blur", "misty-blue", "blue-orange-strokes", "blue-dab-texture"
+    }  # fmt: skip
     assert api_client.get("/v1/styles?q=100%25", headers=auth_headers).json["total"] == 0  # % is literal
 
 
@@ -80,6 +86,8 @@ def test_duplicate_and_reserved_names_are_refused(api_client, auth_headers):
     duplicate = add_style(api_client, auth_headers, "wave")
     assert duplicate.status_code == 409
     assert add_style(api_client, auth_headers, "builtin-99").status_code == 400
+    taken = add_style(api_client, auth_headers, "misty-blue")  # a built-in's name would shadow it
+    assert taken.status_code == 400 and "built-in" in taken.json["message"]
 
 
 def test_a_style_image_is_checked_like_an_upload(api_client, auth_headers):
@@ -146,3 +154,15 @@ def test_tasks_go_through_a_celery_app_the_caller_passes_in(make_api_app, redis_
         assert queued_tasks(redis_broker, LIGHT_QUEUE) == [(EMBED_STYLE, [style["id"]])]
     finally:
         celery_app.close()
+
+
+def test_built_ins_answer_to_their_name_their_id_and_their_former_name(api_client, auth_headers):
+    from tests.conftest_api import upload
+
+    upload_id = upload(api_client, auth_headers).json["id"]
+    for written in ("electric-ribbons", "builtin:3", "builtin-03"):
+        job = api_client.post(
+            "/v1/jobs", json={"inputs": [upload_id], "styles": [{"style": written}]}, headers=auth_headers
+        )
+        assert job.status_code == 201, job.json
+        assert job.json["items"][0]["style_label"] == written

@@ -31,7 +31,9 @@ def test_migrations_upgrade_postgres_and_sqlite_to_head_and_seed_26_builtins(dat
     assert len(versions) == 1, "merge migration heads before release"
     assert len(styles) == NUM_BUILTINS
     assert [s.id for s in styles] == [f"builtin:{i}" for i in range(NUM_BUILTINS)]
-    assert styles[25].name == "builtin-25" and styles[0].name == "builtin-00"
+    names = [s.name for s in styles]
+    assert len(set(names)) == NUM_BUILTINS and not any(name.startswith("builtin") for name in names)
+    assert names[0] == "pale-blue-wash" and names[19] == "blue-dab-texture"  # descriptive, not numbered
     assert {(s.kind, s.status, s.tenant_id) for s in styles} == {("builtin", "ready", None)}
 
 

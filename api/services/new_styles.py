@@ -29,6 +29,8 @@ def checked_name(session: Session, tenant_id: str, name: str, style_id: str | No
         raise BadInputError("a style name must not be blank")
     if name.lower().startswith(RESERVED_NAME_PREFIX):
         raise BadInputError(f"style names starting with {RESERVED_NAME_PREFIX!r} are reserved for the built-ins")
+    if session.scalar(select(Style.id).where(Style.tenant_id.is_(None), Style.name == name)) is not None:
+        raise BadInputError(f"{name!r} is the name of a built-in style; choose another")
     clash = session.scalar(select(Style.id).where(Style.tenant_id == tenant_id, Style.name == name))
     if clash is not None and clash != style_id:
         raise ConflictError(f"you already have a style named {name!r}", details={"style_id": clash})

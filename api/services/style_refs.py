@@ -1,11 +1,13 @@
 """Styles as clients name them, resolved into the ``StyleRef`` each job item keeps.
 
 A client writes ``builtin:N``, a style id, or the name of one of its styles (public names such as
-``builtin-03`` work too). Resolution happens once, at submission: vectors are copied into the
+``electric-ribbons`` work too, and so do the built-ins' former names ``builtin-03``). Resolution happens once, at submission: vectors are copied into the
 item, so renaming or deleting a style later does not change a job already submitted.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +20,9 @@ from shared.schemas.networks import NetworkRef
 from shared.schemas.style_refs import StyleComponentRef, StyleRef
 
 
+_FORMER_BUILTIN_NAME = re.compile(r"builtin-(\d{2})")  # built-ins' names before they were descriptive
+
+
 def find_style(session: Session, tenant_id: str, name: str) -> Style | None:
     """The style ``name`` refers to for this tenant: an id first, then its own name, then a public name."""
     if is_valid_id(name):
@@ -27,6 +32,9 @@ def find_style(session: Session, tenant_id: str, name: str) -> Style | None:
     own = session.scalar(select(Style).where(Style.tenant_id == tenant_id, Style.name == name))
     if own is not None:
         return own
+    former = _FORMER_BUILTIN_NAME.fullmatch(name)
+    if former is not None:
+        return session.get(Style, f"builtin:{int(former.group(1))}")
     return session.scalar(select(Style).where(Style.tenant_id.is_(None), Style.name == name))
 
 
