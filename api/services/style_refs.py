@@ -1,7 +1,8 @@
 """Styles as clients name them, resolved into the ``StyleRef`` each job item keeps.
 
 A client writes ``builtin:N``, a style id, or the name of one of its styles (public names such as
-``electric-ribbons`` work too, and so do the built-ins' former names ``builtin-03``). Resolution happens once, at submission: vectors are copied into the
+``electric-ribbons`` work too, and so do the built-ins' former names ``builtin-03``). Resolution
+happens once, at submission: vectors are copied into the
 item, so renaming or deleting a style later does not change a job already submitted.
 """
 
@@ -18,7 +19,6 @@ from shared.errors import BadInputError
 from shared.schemas.jobs import StyleChoice
 from shared.schemas.networks import NetworkRef
 from shared.schemas.style_refs import StyleComponentRef, StyleRef
-
 
 _FORMER_BUILTIN_NAME = re.compile(r"builtin-(\d{2})")  # built-ins' names before they were descriptive
 
