@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut, WebhookDeliveryOut
-from shared.db import Job, JobItem, JobStatus, Style
+from shared.db import Job, JobItem, JobStatus, Style, Upload
 from shared.db.webhooks import WebhookDelivery
+from shared.output_names import output_file_name, style_display_name
 from shared.webhooks.events import delivery_summary
 
 
@@ -101,12 +102,23 @@ def job_summaries(session: Session, jobs: Iterable[Job]) -> list[JobSummaryOut]:
     return [JobSummaryOut(**_summary_fields(job, tallies[job.id].progress())) for job in jobs]
 
 
-def item_out(item: JobItem) -> ItemOut:
+def input_names(session: Session | None, items: Iterable[JobItem]) -> dict[str, str]:
+    """The client's file name of each input key among ``items`` that has an upload record."""
+    keys = {item.input_key for item in items}
+    if session is None or not keys:
+        return {}
+    rows = session.execute(select(Upload.storage_key, Upload.filename).where(Upload.storage_key.in_(keys)))
+    return {key: filename for key, filename in rows if filename}
+
+
+def item_out(item: JobItem, input_name: str | None = None) -> ItemOut:
     has_result = item.status == JobStatus.SUCCEEDED and item.output_key is not None
+    style_name = style_display_name(item.style_ref)
+    input_id = item.input_key.rsplit("/", 1)[-1]
     return ItemOut(
         id=item.id,
         position=item.position,
-        input_id=item.input_key.rsplit("/", 1)[-1],
+        input_id=input_id,
         style_label=str((item.style_ref or {}).get("label", "")),
         status=item.status,
         attempts=item.attempts,
@@ -125,6 +137,9 @@ def item_out(item: JobItem) -> ItemOut:
         started_at=item.started_at,
         heartbeat_at=item.heartbeat_at,
         finished_at=item.finished_at,
+        style_name=style_name,
+        input_name=input_name,
+        file_name=output_file_name(input_name or input_id, style_name, item.output_format) if has_result else None,
     )
 
 
@@ -133,8 +148,11 @@ def job_out(job: Job, items: list[JobItem]) -> JobOut:
     tally = _Tally({})
     for item in items:
         tally.add(item.status, 1, item.tiles_done, item.tiles_total)
+    names = input_names(object_session(job), items)
     return JobOut(
-        **_summary_fields(job, tally.progress()), items=[item_out(item) for item in items], webhooks=job_deliveries(job)
+        **_summary_fields(job, tally.progress()),
+        items=[item_out(item, names.get(item.input_key)) for item in items],
+        webhooks=job_deliveries(job),
     )
 
 

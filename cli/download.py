@@ -1,4 +1,4 @@
-"""Saving a batch's outputs under names a person can read: ``<input-stem>__<style-label>.<ext>``.
+"""Saving a batch's outputs under names a person can read: ``<input-stem>__<style-name>.<ext>``.
 
 Names depend only on the inputs, the styles and the order of the job's items, so a rerun writes the
 same files. Inputs found in sub-folders keep their sub-folder below the download folder. Two outputs
@@ -8,7 +8,6 @@ an existing file is replaced only with ``overwrite`` (otherwise the output takes
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,7 @@ from typing import Any
 from cli.client import FarmClient
 from cli.inputs import LocalInput
 from cli.threads import map_in_threads
-from shared.keys import OUTPUT_EXTENSIONS
-
-_UNSAFE = re.compile(r"[^\w.+-]+")  # \w: letters and digits of any script, and _
-MAX_PART = 120  # characters of one sanitised name part; whole names stay under common 255-byte limits
-
-
-def sanitise(text: str) -> str:
-    """A portable file-name part: letters, digits and ``_.+-`` only, no dots or dashes at the ends, never empty."""
-    cleaned = _UNSAFE.sub("-", text).strip("-.")[:MAX_PART]
-    return cleaned or "output"
+from shared.output_names import extension_for, output_stem, sanitise, style_display_name
 
 
 @dataclass(frozen=True)
@@ -63,8 +53,7 @@ class OutputNames:
 
 
 def _extension(item: dict[str, Any]) -> str:
-    output_format = str((item.get("output") or {}).get("format") or "png")
-    return OUTPUT_EXTENSIONS.get(output_format, sanitise(output_format))
+    return extension_for(str((item.get("output") or {}).get("format") or "png"))
 
 
 def plan_downloads(
@@ -83,8 +72,8 @@ def plan_downloads(
                 continue
             local = inputs.get(item["input_id"])
             relative = local.relative if local else Path(item["input_id"])
-            label = sanitise(item.get("style_label") or "style")
-            stem = relative.parent / f"{sanitise(relative.stem)}__{label}"
+            style = item.get("style_name") or style_display_name({"label": item.get("style_label")})
+            stem = relative.parent / output_stem(relative.name, style)
             planned.append(PlannedDownload(item, names.claim(stem, _extension(item))))
     return planned
 

@@ -61,7 +61,7 @@ def test_folder_in_two_styles_in_chunked_jobs_downloads_distinct_names_and_repor
     (catalogue / "notes.txt").write_text("not a photo")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "a__builtin-3.png").write_bytes(b"an earlier output")  # must survive the run
+    (out / "a__electric-ribbons.png").write_bytes(b"an earlier output")  # must survive the run
 
     result = run(
         "submit", str(catalogue), "--style", "builtin:3", "--style", "builtin:5", "--chunk-size", "2",
@@ -77,17 +77,17 @@ def test_folder_in_two_styles_in_chunked_jobs_downloads_distinct_names_and_repor
     assert all(job["status"] == "succeeded" for job in jobs)
     written = sorted(str(Path(p).relative_to(out)) for p in report["outputs"])
     assert written == [
-        "a__builtin-3-2.png",
-        "a__builtin-3-3.png",
-        "a__builtin-5-2.png",
-        "a__builtin-5.png",
-        "sub/a__builtin-3.png",
-        "sub/a__builtin-5.png",
-    ]
-    assert (out / "a__builtin-3.png").read_bytes() == b"an earlier output"
+        "a__electric-ribbons-2.png",
+        "a__electric-ribbons-3.png",
+        "a__ember-brushwork-2.png",
+        "a__ember-brushwork.png",
+        "sub/a__electric-ribbons.png",
+        "sub/a__ember-brushwork.png",
+    ]  # named by the styles' names (builtin:3, builtin:5), not the ids the command line gave
+    assert (out / "a__electric-ribbons.png").read_bytes() == b"an earlier output"
     for item in (item for job in jobs for item in job["items"]):
         relative = str(Path(item["input_path"]).relative_to(catalogue))
-        assert Path(item["output_path"]).name.startswith(f"a__{item['style_label'].replace(':', '-')}")
+        assert Path(item["output_path"]).name.startswith(f"a__{item['style_name']}")
         with Image.open(item["output_path"]) as img:
             assert img.format == "PNG" and img.size == sizes[relative], (relative, item["output_path"])
 
@@ -101,7 +101,7 @@ def test_blend_with_inline_weights_shows_a_bar_per_job_and_prints_the_saved_file
         "--format", "webp", "--download", str(out), env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    saved = out / "neckar-front__builtin-3+builtin-5.webp"
+    saved = out / "neckar-front__electric-ribbons+ember-brushwork.webp"
     assert result.stdout.splitlines() == [str(saved)]
     assert "100%" in result.stderr and "items 1/1, tiles 1/1, succeeded" in result.stderr  # the job's bar, full
     with Image.open(saved) as img:

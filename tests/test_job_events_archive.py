@@ -136,5 +136,12 @@ def test_the_archive_holds_each_finished_output_named_by_input_and_style(api_app
     assert f'filename="{job["id"]}.zip"' in response.headers["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
         assert archive.testzip() is None
-        assert archive.namelist() == [f"{first['position']:04d}-holiday_photo-builtin_8.jpg"]
+        assert archive.namelist() == ["holiday_photo__fine-colour-lines.jpg"]  # <input>__<style name>.<ext>
         assert archive.read(archive.namelist()[0]) == output
+    finished = api_client.get(f"/v1/jobs/{job['id']}", headers=auth_headers).json["items"][0]
+    assert finished["style_label"] == "builtin:8" and finished["style_name"] == "fine-colour-lines"
+    assert finished["file_name"] == "holiday_photo__fine-colour-lines.jpg"
+    single = api_client.get(finished["download_url"], headers=auth_headers)
+    assert "filename=holiday_photo__fine-colour-lines.jpg" in single.headers["Content-Disposition"]
+    assert single.get_data() == output
+    single.close()

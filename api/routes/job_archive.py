@@ -3,21 +3,19 @@
 Why streamed: a job's outputs can add up to gigabytes; the zip is written entry by entry into
 the response (stdlib ``zipfile`` on an unseekable sink uses data descriptors), so the API holds
 one chunk at a time, never the archive. Images are already compressed, so entries are stored.
-Entry names say what each file is: position, input file name and style label.
+Entries are named as every download is (``shared/output_names.py``): ``<input>__<style>.<ext>``,
+``-2``, ``-3``... when two outputs would share a name.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from flask import Blueprint, Response, stream_with_context
 from spectree import Response as Responses
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth.bearer import current_tenant_id
@@ -25,15 +23,15 @@ from api.common import job_items, tenant_job
 from api.extensions import db, object_store
 from api.openapi import describe
 from api.schemas import ErrorOut
-from shared.db import ItemRole, JobItem, JobStatus, Upload
+from api.serializers import input_names
+from shared.db import ItemRole, JobItem, JobStatus
 from shared.errors import NotFoundError
-from shared.keys import OUTPUT_EXTENSIONS
+from shared.output_names import numbered, output_file_name, style_display_name
 from shared.storage import Storage
 
 bp = Blueprint("job_archive", __name__, url_prefix="/v1/jobs")
 
 CHUNK_BYTES = 1 << 20
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 @dataclass(frozen=True)
@@ -63,19 +61,6 @@ class _ChunkSink:
         return data
 
 
-def safe_name_part(text: str, fallback: str) -> str:
-    """``text`` reduced to characters safe in a file name on every system (``fallback`` if none are)."""
-    cleaned = _UNSAFE.sub("_", text).strip("._")[:80]
-    return cleaned or fallback
-
-
-def _input_names(session: Session, items: list[JobItem]) -> dict[str, str]:
-    """The client's file name (without extension) of each input key that has an upload record."""
-    keys = {item.input_key for item in items}
-    rows = session.execute(select(Upload.storage_key, Upload.filename).where(Upload.storage_key.in_(keys)))
-    return {key: PurePosixPath(filename).stem for key, filename in rows if filename}
-
-
 def archive_entries(session: Session, items: list[JobItem]) -> list[ArchiveEntry]:
     """The finished outputs among ``items`` (not video segments), with unique, descriptive entry names."""
     done = [
@@ -83,15 +68,13 @@ def archive_entries(session: Session, items: list[JobItem]) -> list[ArchiveEntry
         for item in items
         if item.status == JobStatus.SUCCEEDED and item.output_key and item.role != ItemRole.SEGMENT
     ]  # a video's segments are intermediate: its join item holds the video
-    names = _input_names(session, done)
+    names = input_names(session, done)
+    taken: set[str] = set()
     entries = []
-    for item in done:
-        stem = names.get(item.input_key) or item.input_key.rsplit("/", 1)[-1]
-        label = str((item.style_ref or {}).get("label", "style"))
-        output_format = item.output_format or "png"
-        extension = OUTPUT_EXTENSIONS.get(output_format, output_format)
-        name = f"{item.position:04d}-{safe_name_part(stem, 'input')}-{safe_name_part(label, 'style')}.{extension}"
-        entries.append(ArchiveEntry(name=name, key=item.output_key or "", size=item.output_bytes or 0))
+    for item in sorted(done, key=lambda it: it.position):
+        input_name = names.get(item.input_key) or item.input_key.rsplit("/", 1)[-1]
+        name = output_file_name(input_name, style_display_name(item.style_ref), item.output_format)
+        entries.append(ArchiveEntry(name=numbered(name, taken), key=item.output_key or "", size=item.output_bytes or 0))
     return entries
 
 
@@ -116,7 +99,7 @@ def stream_zip(storage: Storage, entries: list[ArchiveEntry]) -> Iterator[bytes]
 def job_archive(job_id: str) -> Response:
     """Download the job's finished outputs as one zip (``application/zip``), streamed.
 
-    Entries are named ``<position>-<input name>-<style>.<ext>``; a 404 while no output is ready.
+    Entries are named ``<input>__<style>.<ext>`` (the items' ``file_name``); a 404 while no output is ready.
     """
     session = db.session
     job = tenant_job(session, current_tenant_id(), job_id)

@@ -18,13 +18,12 @@ from api.common import (
 from api.extensions import app_settings, db, object_store, task_queue
 from api.openapi import describe, spec
 from api.schemas import ErrorOut, JobList, JobListQuery, JobOut
-from api.serializers import job_out, job_summaries
+from api.serializers import input_names, item_out, job_out, job_summaries
 from api.services.dispatch import dispatch, send_items
 from api.services.job_control import cancel_job, pause_job, resume_job
 from api.services.job_submission import submit_job
 from shared.db import Job, JobItem, JobStatus
 from shared.errors import NotFoundError
-from shared.keys import OUTPUT_EXTENSIONS
 from shared.schemas.jobs import JobCreate
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
@@ -124,6 +123,6 @@ def get_result(job_id: str, item_id: str) -> Response:
     if item.status != JobStatus.SUCCEEDED or not item.output_key:
         raise NotFoundError(f"item {item_id} has no result yet ({item.status})", details={"status": item.status})
     output_format = item.output_format or "png"
-    name = f"{job.id}-{item.position:04d}.{OUTPUT_EXTENSIONS.get(output_format, output_format)}"
+    name = item_out(item, input_names(session, [item]).get(item.input_key)).file_name or "output"
     mimetype = CONTENT_TYPES.get(output_format, "application/octet-stream")
     return send_stored_object(object_store.storage, item.output_key, mimetype, name)

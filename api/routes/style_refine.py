@@ -88,7 +88,7 @@ def refine_style(style_id: str, json: RefineCreate) -> tuple[RefineOut, int]:
         status=JobStatus.QUEUED,
         params=params | json.model_dump(),
     )
-    ref = StyleRef(label=parent.name, components=[component_ref(parent, 1.0)])
+    ref = StyleRef(label=parent.name, components=[component_ref(parent, 1.0)], name=parent.name)
     item = JobItem(id=new_id(), job_id=job.id, position=0, input_key=source_key, style_ref=ref.model_dump(mode="json"))
     stored = (source_key, storage.get_bytes(parent.source_key or ""), None)
     save_pending_style(

@@ -84,5 +84,11 @@ def resolve_style_groups(session: Session, tenant_id: str, groups: list[list[Sty
                 resolved[choice.style] = resolve_usable_style(session, tenant_id, choice.style)
             components.append(component_ref(resolved[choice.style], choice.weight))
         _refuse_network_blends(group, components)
-        refs.append(StyleRef(label="+".join(choice.style for choice in group), components=components))
+        refs.append(
+            StyleRef(
+                label="+".join(choice.style for choice in group),
+                components=components,
+                name="+".join(resolved[choice.style].name for choice in group),
+            )
+        )
     return refs

@@ -29,3 +29,4 @@ class StyleRef(BaseModel):
 
     label: str
     components: list[StyleComponentRef]
+    name: str | None = None  # the styles' names at submission ("electric-ribbons+wave"): file names, pages
