@@ -189,9 +189,7 @@ class ItemOut(BaseModel):
         default=None, description="When the item's worker last reported (running items: every few seconds)."
     )
     finished_at: datetime | None
-    style_name: str = Field(
-        default="", description="The style (or blend, ``a+b``) by its styles' names at submission."
-    )
+    style_name: str = Field(default="", description="The style (or blend, ``a+b``) by its styles' names at submission.")
     input_name: str | None = Field(default=None, description="The input's file name as uploaded.")
     file_name: str | None = Field(
         default=None, description="The name downloads of this output get: ``<input>__<style>.<ext>``."
