@@ -142,6 +142,7 @@ class Settings(BaseSettings):
     bulk_min_items: int = Field(default=50, ge=1)  # jobs of at least this many items go to the bulk queue
     result_cache_enabled: bool = True  # reuse a stored output for the same input bytes, style and parameters
     metrics_window_items: int = Field(default=10_000, ge=1)  # latest rendered items the /metrics histograms read
+    queue_estimate_window_items: int = Field(default=200, ge=1)  # latest rendered items a job's ETA averages
 
     # Web page: a job's event stream (one stream holds one sync gunicorn worker, so it is bounded
     # below gunicorn's 30 s timeout; clients reconnect).
