@@ -208,8 +208,8 @@ def test_a_video_in_a_folder_becomes_a_video_job_and_downloads_one_mp4(farm, tmp
     (job,) = json.loads(result.stdout)["jobs"]
     assert job["kind"] == "video" and job["status"] == "succeeded"
     assert {item["role"] for item in job["items"]} == {"segment", "join"}
-    assert sorted(p.name for p in out.iterdir()) == ["noise__builtin-6.mp4"]
-    with av.open(str(out / "noise__builtin-6.mp4")) as container:
+    assert sorted(p.name for p in out.iterdir()) == ["noise__indigo-cells.mp4"]
+    with av.open(str(out / "noise__indigo-cells.mp4")) as container:
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
 
