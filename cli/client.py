@@ -98,6 +98,10 @@ class FarmClient:
     def cancel(self, job_id: str) -> dict[str, Any]:
         return self._json("POST", f"/v1/jobs/{job_id}/cancel")
 
+    def control(self, job_id: str, action: str) -> dict[str, Any]:
+        """``pause``, ``resume`` or ``retry`` (failed items) a job; the job after the change."""
+        return self._json("POST", f"/v1/jobs/{job_id}/{action}")
+
     def jobs(self, status: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         """Your jobs, newest first (summaries without items)."""
         return list(self._pages("/v1/jobs", {"status": status} if status else {}, limit))

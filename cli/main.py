@@ -26,7 +26,11 @@ LAZY_COMMANDS = {
     "style": "cli.style_commands.style",
     "up": "cli.stack_commands.up",
     "demo": "cli.stack_commands.demo",
-    "keys": "cli.stack_commands.keys",
+    "keys": "cli.key_commands.keys",  # the group of stack_commands, with list and revoke added
+    "pause": "cli.job_control_commands.pause",
+    "resume": "cli.job_control_commands.resume",
+    "retry": "cli.job_control_commands.retry",
+    "download": "cli.job_control_commands.download",
 }
 
 
@@ -51,11 +55,13 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, lazy_commands=LAZY_COMMANDS, epilog=EXIT_CODES_HELP)
+@click.version_option(package_name="stylefarm", prog_name="stylefarm")
 def main() -> None:
     """StyleFarm: neural style transfer at full resolution.
 
-    Client commands (submit, status, cancel, list, styles, style) talk to a farm over HTTP: give its
-    address and your key with --api-url/--api-key or STYLEFARM_API_URL/STYLEFARM_API_KEY.
+    Client commands (submit, status, cancel, pause, resume, retry, download, list, styles, style)
+    talk to a farm over HTTP: give its address and your key with --api-url/--api-key or
+    STYLEFARM_API_URL/STYLEFARM_API_KEY.
     """
 
 

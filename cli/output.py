@@ -24,8 +24,9 @@ def job_line(job: dict[str, Any]) -> str:
 
 
 def item_line(item: dict[str, Any], local: LocalInput | None = None) -> str:
-    source = str(local.path) if local else item["input_id"]
-    line = f"  {item['position']:>3} {item['status']:<9} {source} × {item.get('style_label', '')}"
+    source = str(local.path) if local else item.get("input_name") or item["input_id"]
+    style = item.get("style_name") or item.get("style_label", "")
+    line = f"  {item['position']:>3} {item['status']:<9} {source} × {style}"
     return f"{line}: {item['error']}" if item.get("error") else line
 
 
