@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from shared.error_reasons import image_reason
 from shared.errors import BadInputError, LimitExceededError
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray
@@ -56,7 +57,7 @@ def _open(source: ImageSource) -> Image.Image:
         raise BadInputError(f"image not found: {source}") from None
     except (UnidentifiedImageError, OSError) as exc:
         name = "the uploaded data" if isinstance(source, bytes) else str(source)
-        raise BadInputError(f"{name} is not a readable image ({exc.__class__.__name__})") from None
+        raise BadInputError(f"{name} is not a readable image: {image_reason(exc)}") from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

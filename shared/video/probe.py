@@ -14,6 +14,7 @@ from pathlib import Path
 
 import av
 
+from shared.error_reasons import video_reason
 from shared.errors import BadInputError, LimitExceededError
 
 VideoSource = str | Path | bytes
@@ -55,7 +56,7 @@ def _open(source: VideoSource) -> av.container.InputContainer:
     except FileNotFoundError:
         raise BadInputError(f"video not found: {source}") from None
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise BadInputError(f"not a readable video ({exc.__class__.__name__})") from None
+        raise BadInputError(f"not a readable video: {video_reason(exc)}") from None
 
 
 def probe_video(source: VideoSource) -> VideoInfo:
@@ -79,7 +80,7 @@ def probe_video(source: VideoSource) -> VideoInfo:
                 first = packet.pts if first is None else min(first, packet.pts)
                 end = max(end or packet.pts, packet.pts + (packet.duration or 0))
         except av.FFmpegError as exc:
-            raise BadInputError(f"the video is corrupt ({exc.__class__.__name__} after {frames} frames)") from None
+            raise BadInputError(f"the video is corrupt after {frames} frames: {video_reason(exc)}") from None
         if frames == 0 or first is None or end is None:
             raise BadInputError("the video has no frames")
         return VideoInfo(
