@@ -25,6 +25,7 @@ from api.routes import (
     health,
     job_archive,
     job_events,
+    job_inputs,
     job_queue,
     jobs,
     metrics,
@@ -48,7 +49,7 @@ MULTIPART_ENVELOPE_BYTES = 64 * 1024
 BLUEPRINTS = (health.bp, openapi.bp, uploads.bp, styles.bp, jobs.bp, job_events.bp, job_archive.bp, web.bp, web.root_bp)
 BLUEPRINTS += (webhooks.bp, metrics.bp)
 BLUEPRINTS += (style_networks.bp,)
-BLUEPRINTS += (job_queue.bp,)
+BLUEPRINTS += (job_queue.bp, job_inputs.bp)
 BLUEPRINTS += (style_swatches.bp,)
 BLUEPRINTS += (style_refine.bp,)
 

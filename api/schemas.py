@@ -191,6 +191,7 @@ class ItemOut(BaseModel):
     finished_at: datetime | None
     style_name: str = Field(default="", description="The style (or blend, ``a+b``) by its styles' names at submission.")
     input_name: str | None = Field(default=None, description="The input's file name as uploaded.")
+    input_url: str | None = Field(default=None, description="This API's URL of the item's input (before/after views).")
     file_name: str | None = Field(
         default=None, description="The name downloads of this output get: ``<input>__<style>.<ext>``."
     )

@@ -61,3 +61,15 @@ def test_queue_position_counts_earlier_unfinished_items_and_estimates_from_recen
     assert queue["items_ahead"] == 1 and queue["items_left"] == 1 and queue["running_now"] == 1
     assert queue["mean_item_s"] == 4.0 and queue["eta_s"] == 8.0  # (1 ahead + 1 left) × 4 s, one at a time
     assert api_client.get(f"/v1/jobs/{first['id']}/queue", headers=auth_headers).json["items_ahead"] == 0
+
+
+def test_an_items_input_is_served_to_the_jobs_owner_only(api_app, api_client, auth_headers):
+    from tests.conftest_api import image_bytes, issue_key, upload
+
+    picture = image_bytes(40, 30, "PNG")
+    upload_id = upload(api_client, auth_headers, picture).json["id"]
+    item = submit(api_client, auth_headers, inputs=[upload_id], styles=[{"style": "builtin:3"}]).json["items"][0]
+    response = api_client.get(item["input_url"], headers=auth_headers)
+    assert response.status_code == 200 and response.get_data() == picture and response.mimetype == "image/png"
+    response.close()
+    assert api_client.get(item["input_url"], headers=issue_key(api_app, "someone-else")).status_code == 404
