@@ -79,6 +79,15 @@ def tenant_job(session: Session, tenant_id: str, job_id: str, *, for_update: boo
     return job
 
 
+def tenant_job_item(session: Session, tenant_id: str, job_id: str, item_id: str) -> JobItem:
+    """Item ``item_id`` of the tenant's job ``job_id``; a 404 when either is missing (or another tenant's)."""
+    job = tenant_job(session, tenant_id, job_id)
+    item = session.scalar(select(JobItem).where(JobItem.id == item_id, JobItem.job_id == job.id))
+    if item is None:
+        raise NotFoundError(f"item {item_id} of job {job_id} not found")
+    return item
+
+
 def tenant_job_with_items(session: Session, tenant_id: str, job_id: str) -> tuple[Job, list[JobItem]]:
     """The tenant's job and its items in one round trip, items' history left unread.
 

@@ -7,34 +7,15 @@ farm stores a hash, never the key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cli.options import echo_json
-from cli.stack_commands import home_option, keys, settings_for
+from cli.stack_commands import farm_session, home_option, keys, settings_for
 
 __all__ = ["keys", "list_keys", "revoke_key"]
-
-
-@contextmanager
-def _farm_session(home: Path | None) -> Iterator[Session]:
-    from shared.db.migrate import upgrade_to_head
-    from shared.db.session import make_engine, make_session_factory
-
-    settings = settings_for(home)
-    settings.ensure_directories()
-    upgrade_to_head(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @keys.command("list")
@@ -44,7 +25,7 @@ def list_keys(home: Path | None, as_json: bool) -> None:
     """List every API key: id, tenant, prefix, label, created, last used, revoked."""
     from shared.db import ApiKey, Tenant
 
-    with _farm_session(home) as session:
+    with farm_session(home) as session:
         rows = session.execute(
             select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id).order_by(ApiKey.created_at)
         ).all()
@@ -79,7 +60,7 @@ def revoke_key(key_id_or_prefix: str, home: Path | None) -> None:
     from shared.db import ApiKey, utcnow
 
     settings = settings_for(home)
-    with _farm_session(home) as session:
+    with farm_session(home) as session:
         found = session.scalars(
             select(ApiKey).where((ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix))
         ).all()

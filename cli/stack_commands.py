@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +21,9 @@ from cli.inputs import LocalInput
 from cli.progress import progress_bar, update_bar
 from cli.stack import LocalStack, StackError, sigterm_as_interrupt
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SAMPLES = Path(shared.__file__).resolve().parent / "samples"  # package data of shared/ (workers use it too)
 DEMO_STYLES = ["builtin:3", "builtin:7", "builtin:19", "great-wave"]
@@ -38,6 +44,23 @@ home_option = click.option(
 )
 
 
+@contextmanager
+def farm_session(home: Path | None) -> Iterator[Session]:
+    """A session on the farm's own database (migrated first), for the commands that run the farm."""
+    from shared.db.migrate import upgrade_to_head
+    from shared.db.session import make_engine, make_session_factory
+
+    settings = settings_for(home)
+    settings.ensure_directories()
+    upgrade_to_head(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 @click.group()
 def keys() -> None:
     """Manage API keys."""
@@ -49,18 +72,9 @@ def keys() -> None:
 def create_key(tenant: str, home: Path | None) -> None:
     """Create an API key for TENANT (created if new); the key is the last line printed."""
     from api.auth.keys import create_api_key
-    from shared.db.migrate import upgrade_to_head
-    from shared.db.session import make_engine, make_session_factory
 
-    settings = settings_for(home)
-    settings.ensure_directories()
-    upgrade_to_head(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            key = create_api_key(session, tenant)
-    finally:
-        engine.dispose()
+    with farm_session(home) as session:
+        key = create_api_key(session, tenant)
     click.echo(f"API key for tenant {tenant!r} (shown once; store it safely):", err=True)
     click.echo(key)
 

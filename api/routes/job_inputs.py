@@ -12,12 +12,11 @@ from spectree import Response as Responses
 from sqlalchemy import select
 
 from api.auth.bearer import current_tenant_id
-from api.common import send_stored_object, tenant_job
+from api.common import send_stored_object, tenant_job_item
 from api.extensions import db, object_store
 from api.openapi import describe
 from api.schemas import ErrorOut
-from shared.db import JobItem, Upload
-from shared.errors import NotFoundError
+from shared.db import Upload
 
 bp = Blueprint("job_inputs", __name__, url_prefix="/v1/jobs")
 
@@ -27,10 +26,7 @@ bp = Blueprint("job_inputs", __name__, url_prefix="/v1/jobs")
 def get_input(job_id: str, item_id: str) -> Response:
     """Download the input an item renders: streamed, or a redirect to a presigned URL on S3 storage."""
     session = db.session
-    job = tenant_job(session, current_tenant_id(), job_id)
-    item = session.scalar(select(JobItem).where(JobItem.id == item_id, JobItem.job_id == job.id))
-    if item is None:
-        raise NotFoundError(f"item {item_id} of job {job_id} not found")
+    item = tenant_job_item(session, current_tenant_id(), job_id, item_id)
     upload = session.scalar(select(Upload).where(Upload.storage_key == item.input_key))
     mimetype = upload.content_type if upload is not None else "application/octet-stream"
     name = (upload.filename if upload is not None else "") or item.input_key.rsplit("/", 1)[-1]

@@ -12,7 +12,7 @@ from api.common import (
     CONTENT_TYPES,
     paginate,
     send_stored_object,
-    tenant_job,
+    tenant_job_item,
     tenant_job_with_items,
 )
 from api.extensions import app_settings, db, object_store, task_queue
@@ -22,7 +22,7 @@ from api.serializers import input_names, item_out, job_out, job_summaries
 from api.services.dispatch import dispatch, send_items
 from api.services.job_control import cancel_job, pause_job, resume_job
 from api.services.job_submission import submit_job
-from shared.db import Job, JobItem, JobStatus
+from shared.db import Job, JobStatus
 from shared.errors import NotFoundError
 from shared.schemas.jobs import JobCreate
 
@@ -116,10 +116,7 @@ def resume(job_id: str) -> JobOut:
 def get_result(job_id: str, item_id: str) -> Response:
     """Download one item's output: streamed, or a redirect to a presigned URL on S3 storage."""
     session = db.session
-    job = tenant_job(session, current_tenant_id(), job_id)
-    item = session.scalar(select(JobItem).where(JobItem.id == item_id, JobItem.job_id == job.id))
-    if item is None:
-        raise NotFoundError(f"item {item_id} of job {job_id} not found")
+    item = tenant_job_item(session, current_tenant_id(), job_id, item_id)
     if item.status != JobStatus.SUCCEEDED or not item.output_key:
         raise NotFoundError(f"item {item_id} has no result yet ({item.status})", details={"status": item.status})
     output_format = item.output_format or "png"
