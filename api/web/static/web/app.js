@@ -74,9 +74,16 @@ const Farm = (() => {
     return items;
   }
 
+  // Messages do not pile up: the same text replaces its earlier copy, and only the newest few stay.
+  const MAX_MESSAGES = 3;
   function show(text, kind = "info") {
     const box = document.getElementById("messages");
+    for (const earlier of box.querySelectorAll(".message")) {
+      if (earlier.dataset.text === text) earlier.remove();
+    }
+    while (box.children.length >= MAX_MESSAGES) box.firstElementChild.remove();
     const item = document.createElement("div");
+    item.dataset.text = text;
     item.className = `message ${kind}`;
     item.setAttribute("role", kind === "error" ? "alert" : "status");
     item.textContent = text;
@@ -88,7 +95,7 @@ const Farm = (() => {
     close.addEventListener("click", () => item.remove());
     item.append(" ", close);
     box.append(item);
-    if (kind !== "error") setTimeout(() => item.remove(), 8000);
+    setTimeout(() => item.remove(), kind === "error" ? 30000 : 8000);
   }
 
   function showError(err, context = "") {
