@@ -210,6 +210,9 @@ class JobSummaryOut(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    style_names: list[str] = Field(
+        default_factory=list, description="The job's styles (or blends) by name, in the order of its items."
+    )
 
 
 class WebhookDeliveryOut(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from api.schemas import ItemOut, JobOut, JobSummaryOut, OutputOut, ProgressOut, StyleOut, WebhookDeliveryOut
-from shared.db import Job, JobItem, JobStatus, Style, Upload
+from shared.db import ItemRole, Job, JobItem, JobStatus, Style, Upload
 from shared.db.webhooks import WebhookDelivery
 from shared.output_names import output_file_name, style_display_name
 from shared.webhooks.events import delivery_summary
@@ -64,8 +64,9 @@ class _Tally:
         )
 
 
-def _summary_fields(job: Job, progress: ProgressOut) -> dict[str, object]:
+def _summary_fields(job: Job, progress: ProgressOut, style_names: list[str] | None = None) -> dict[str, object]:
     return {
+        "style_names": style_names or [],
         "id": job.id,
         "kind": job.kind,
         "status": job.status,
@@ -99,7 +100,28 @@ def job_summaries(session: Session, jobs: Iterable[Job]) -> list[JobSummaryOut]:
         )
         for job_id, status, count, tiles_done, tiles_total in rows:
             tallies[job_id].add(status, int(count), int(tiles_done), int(tiles_total))
-    return [JobSummaryOut(**_summary_fields(job, tallies[job.id].progress())) for job in jobs]
+    names = _style_names_by_job(session, list(tallies))
+    return [JobSummaryOut(**_summary_fields(job, tallies[job.id].progress(), names.get(job.id))) for job in jobs]
+
+
+def _style_names_by_job(session: Session, job_ids: list[str]) -> dict[str, list[str]]:
+    """Each job's distinct style names (one query for the page; items keep them in ``style_ref``)."""
+    names: dict[str, list[str]] = {job_id: [] for job_id in job_ids}
+    if not job_ids:
+        return names
+    name, label = JobItem.style_ref["name"].as_string(), JobItem.style_ref["label"].as_string()
+    first = func.min(JobItem.position)
+    rows = session.execute(  # only the two strings of each ref, grouped: not the copied style vectors
+        select(JobItem.job_id, name, label, first)
+        .where(JobItem.job_id.in_(job_ids), JobItem.role != ItemRole.SEGMENT)
+        .group_by(JobItem.job_id, name, label)
+        .order_by(JobItem.job_id, first)
+    )
+    for job_id, style_name, style_label, _position in rows:
+        name = style_display_name({"name": style_name, "label": style_label})
+        if name not in names[job_id]:
+            names[job_id].append(name)
+    return names
 
 
 def input_names(session: Session | None, items: Iterable[JobItem]) -> dict[str, str]:
@@ -150,8 +172,9 @@ def job_out(job: Job, items: list[JobItem]) -> JobOut:
     for item in items:
         tally.add(item.status, 1, item.tiles_done, item.tiles_total)
     names = input_names(object_session(job), items)
+    styles = list(dict.fromkeys(style_display_name(item.style_ref) for item in items if item.role != ItemRole.SEGMENT))
     return JobOut(
-        **_summary_fields(job, tally.progress()),
+        **_summary_fields(job, tally.progress(), styles),
         items=[item_out(item, names.get(item.input_key)) for item in items],
         webhooks=job_deliveries(job),
     )

@@ -73,3 +73,13 @@ def test_an_items_input_is_served_to_the_jobs_owner_only(api_app, api_client, au
     assert response.status_code == 200 and response.get_data() == picture and response.mimetype == "image/png"
     response.close()
     assert api_client.get(item["input_url"], headers=issue_key(api_app, "someone-else")).status_code == 404
+
+
+def test_job_listings_name_their_styles(api_client, auth_headers):
+    inputs = two_uploads(api_client, auth_headers)
+    styles = [{"style": "builtin:3"}, {"style": "builtin-14"}]
+    job = submit(api_client, auth_headers, inputs=inputs, kind="multi_style", styles=styles).json
+    assert job["style_names"] == ["electric-ribbons", "misty-blue"]
+    listed = api_client.get("/v1/jobs", headers=auth_headers).json["items"]
+    names = [entry["style_names"] for entry in listed if entry["id"] == job["id"]]
+    assert names == [["electric-ribbons", "misty-blue"]]

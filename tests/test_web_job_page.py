@@ -99,6 +99,8 @@ def test_submit_follow_compare_and_download_at_desktop_and_phone_widths(web_farm
             page.evaluate("Farm.show('Saved.'); Farm.show('Saved.'); Farm.show(String(Math.random()))")
         assert page.locator("#messages .message").count() <= 3  # messages do not pile up
 
+        page.goto("/ui/jobs")
+        expect(page.locator(f"tr[data-job-id='{job_id}'] .style-names")).to_have_text(style_name)
         for path in ("/ui/jobs", "/ui/"):
             page.goto(path)
             page.wait_for_load_state("networkidle")

@@ -36,6 +36,7 @@ Farm.ready(() => {
       Farm.element("td", { text: new Date(job.created_at).toLocaleString() }),
       Farm.element("td", {}, link),
       Farm.element("td", { text: job.params && job.params.preview ? `${job.kind} (preview)` : job.kind }),
+      Farm.element("td", { class: "style-names", text: (job.style_names || []).join(", ") }),
       Farm.element("td", {}, Farm.element("span", { class: `badge ${job.status}`, text: job.status })),
       Farm.element("td", { text: progressText(job.progress) }),
       actions,
@@ -55,7 +56,7 @@ Farm.ready(() => {
     try {
       const jobs = await loadPage(0);
       rows.replaceChildren(...jobs.map(row));
-      if (!jobs.length) rows.append(Farm.element("tr", {}, Farm.element("td", { colspan: "6", text: "No jobs." })));
+      if (!jobs.length) rows.append(Farm.element("tr", {}, Farm.element("td", { colspan: "7", text: "No jobs." })));
       if (jobs.some((job) => !Farm.FINISHED.has(job.status))) refreshTimer = setTimeout(reload, 3000);
     } catch (err) {
       Farm.showError(err, "Loading the jobs");
