@@ -2,7 +2,8 @@
 
 Submit from the form → follow progress → compare the output with its input (before/after) → open
 it full size → download it under ``<input>__<style>.<ext>``; at both widths no page is wider than
-the window. The farm is the embedded one of ``test_web_ui`` (real API, real worker).
+the window. At desktop width also: retry a failed item, pause and resume a job, from the page.
+The farm is the embedded one of ``test_web_ui`` (real API, real worker).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from shared.db import Job, JobItem, JobStatus
+from shared.db.session import make_engine, make_session_factory
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
 from tests.test_web_ui import (  # noqa: F401 - fixtures, reused
     RENDER_TIMEOUT_MS,
@@ -59,8 +62,41 @@ def _before_after_at_full_proportions(page: Page) -> None:
     assert (full.get_attribute("href") or "").startswith("blob:")
 
 
+def _fail_the_item_then_retry_it_from_the_page(page: Page, database_url: str, job_id: str) -> None:
+    """As if the render had failed: the page offers "Retry failed items", and the item renders again."""
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            session.get(Job, job_id).status = JobStatus.FAILED
+            for item in session.query(JobItem).filter(JobItem.job_id == job_id):
+                item.status, item.error, item.output_key = JobStatus.FAILED, "the worker fell over", None
+    finally:
+        engine.dispose()
+    page.reload()
+    expect(page.locator("figure.item[data-status=failed] .error")).to_have_text("the worker fell over")
+    page.click("#retry-job")
+    expect(page.locator("figure.item[data-status=succeeded]")).to_have_count(1, timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#job-status")).to_have_text("succeeded")
+    expect(page.locator("#retry-job")).to_be_hidden()
+
+
+def _pause_resume_and_cancel_from_the_page(page: Page, client, big_photo) -> None:
+    """A job long enough to act on (a full-size photo in three styles, small tiles), then canceled."""
+    upload = client.upload(big_photo)
+    styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
+    job = client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles, "tile_size": 256})
+    page.goto(f"/ui/jobs/{job['id']}")
+    page.click("#pause-job")
+    expect(page.locator("#job-status")).to_have_text("paused")
+    expect(page.locator("#pause-job")).to_be_hidden()
+    page.click("#resume-job")
+    expect(page.locator("#job-status")).not_to_have_text("paused")
+    page.click("#cancel-job")
+    expect(page.locator("#job-status")).to_have_text("canceled", timeout=RENDER_TIMEOUT_MS)
+
+
 @pytest.mark.parametrize("farm_env", ["embedded"], indirect=True)
-def test_submit_follow_compare_and_download_at_desktop_and_phone_widths(web_farm, browser, photo) -> None:  # noqa: F811
+def test_submit_follow_compare_and_download_at_desktop_and_phone_widths(web_farm, browser, photo, data_dir) -> None:  # noqa: F811
     stack, client = web_farm
     api_key = client.session.headers["Authorization"].removeprefix("Bearer ")
     style_name = next(s["name"] for s in client.styles() if s["id"] == STYLE)
@@ -99,6 +135,9 @@ def test_submit_follow_compare_and_download_at_desktop_and_phone_widths(web_farm
             page.evaluate("Farm.show('Saved.'); Farm.show('Saved.'); Farm.show(String(Math.random()))")
         assert page.locator("#messages .message").count() <= 3  # messages do not pile up
 
+        if label == "desktop":
+            _fail_the_item_then_retry_it_from_the_page(page, stack.settings.database_url, job_id)
+            _pause_resume_and_cancel_from_the_page(page, client, data_dir / "photos" / "bayou_cypress.jpg")
         page.goto("/ui/jobs")
         expect(page.locator(f"tr[data-job-id='{job_id}'] .style-names")).to_have_text(style_name)
         for path in ("/ui/jobs", "/ui/"):
