@@ -45,6 +45,8 @@ def test_on_s3_storage_the_page_may_fetch_presigned_downloads_from_the_endpoint_
     )
     assert "connect-src 'self' http://127.0.0.1:9000;" in content_security_policy(settings)
     assert "connect-src 'self';" in content_security_policy(Settings(home=tmp_path))
+    public = settings.model_copy(update={"s3_public_endpoint_url": "http://localhost:9000"})
+    assert "connect-src 'self' http://localhost:9000;" in content_security_policy(public)  # where URLs point
 
 
 def test_a_job_page_knows_when_to_call_its_job_stalled(api_client, api_app):
