@@ -2,8 +2,8 @@
 
 A client writes ``builtin:N``, a style id, or the name of one of its styles (public names such as
 ``electric-ribbons`` work too, and so do the built-ins' former names ``builtin-03``). Resolution
-happens once, at submission: vectors are copied into the
-item, so renaming or deleting a style later does not change a job already submitted.
+happens once, at submission: vectors (and the styles' names) are copied into the item, so renaming
+or deleting a style later does not change a job already submitted.
 """
 
 from __future__ import annotations
