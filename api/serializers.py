@@ -125,6 +125,7 @@ def item_out(item: JobItem) -> ItemOut:
         started_at=item.started_at,
         heartbeat_at=item.heartbeat_at,
         finished_at=item.finished_at,
+        render_settings=item.render_settings,
     )
 
 

@@ -29,3 +29,4 @@ class StyleRef(BaseModel):
 
     label: str
     components: list[StyleComponentRef]
+    masks: dict[str, str] = Field(default_factory=dict)  # mask upload id → its storage key (issue 13)
