@@ -242,3 +242,26 @@ def test_a_follower_gives_up_with_exit_5_on_a_job_that_stops_changing(tmp_path, 
         assert f"job {job_id} has not changed for" in followed.stderr and "1 queued" in followed.stderr
     finally:
         stack.stop()
+
+
+def test_submit_with_a_mask_keeps_the_photo_inside_it_and_refuses_a_mask_that_does_not_fit(farm, data_dir, tmp_path):
+    _, env = farm
+    photo = small_photo(data_dir, "chelsea_cat.png", (64, 48), tmp_path / "cat.png")
+    inside = np.zeros((48, 64), np.uint8)
+    inside[8:40, 16:48] = 255
+    Image.fromarray(inside).save(tmp_path / "mask.png")
+    Image.fromarray(inside[:, :48]).save(tmp_path / "square.png")
+    out = tmp_path / "out"
+    flags = ["--mask", str(tmp_path / "mask.png"), "--mask-mode", "keep", "--fidelity", "0.3", "--json"]
+    result = run("submit", str(photo), "--style", "builtin:4", *flags, "--download", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(result.stdout)["jobs"][0]["items"][0]["output_path"]
+    rendered, original = np.asarray(Image.open(saved).convert("RGB")), np.asarray(Image.open(photo).convert("RGB"))
+    assert np.array_equal(rendered[8:40, 16:48], original[8:40, 16:48])
+    assert not np.array_equal(rendered[:8], original[:8])
+    refused = run("submit", str(photo), "--style", "builtin:4", "--mask", str(tmp_path / "square.png"), env=env)
+    assert refused.returncode == 2 and "48×48" in refused.stderr and "64×48" in refused.stderr
+    regions = ["--style", "builtin:4", "--region-mask", str(tmp_path / "mask.png"), "--style", "builtin:9"]
+    one = run("submit", str(photo), *regions, "--region-mask", "auto", "--feather", "2", "--wait", "--json", env=env)
+    assert one.returncode == 0, one.stderr
+    assert [len(job["items"]) for job in json.loads(one.stdout)["jobs"]] == [1], "two styles, one output"
