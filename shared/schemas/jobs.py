@@ -83,9 +83,13 @@ class JobCreate(BaseModel):
     match_style_colors: bool = match_style_colors_field()
     mask: MaskName | None = None
     mask_mode: MaskModeName = Field(
-        default="stylize", description="stylize inside the mask (keep the photo outside), or keep inside."
+        default="stylize",
+        description="stylize inside the mask (keep the photo outside), or keep inside.",
+        examples=["keep"],
     )
-    feather: int = Field(default=0, ge=0, le=MAX_FEATHER, description="Mask edge softening, in output pixels.")
+    feather: int = Field(
+        default=0, ge=0, le=MAX_FEATHER, description="Mask edge softening, in output pixels.", examples=[8]
+    )
 
     @model_validator(mode="after")
     def _kind_rules(self) -> JobCreate:
