@@ -14,7 +14,6 @@ same for any band height and for tiled and untiled renders, and the only float a
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 TARGET_SSIM = 0.6  # local structure at or above this keeps the full style
@@ -27,6 +26,8 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _blur(x: np.ndarray, window: int, sigma: float) -> np.ndarray:
+    import cv2  # here, not at the top: a render without fusion (and the worker's start) skips OpenCV's import
+
     return cv2.GaussianBlur(x, (window, window), sigma, borderType=cv2.BORDER_REFLECT_101)
 
 

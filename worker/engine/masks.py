@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -88,6 +87,8 @@ def grayscale_mask(source: ImageSource, photo_size: tuple[int, int], max_pixels:
 
 def auto_mask(photo: np.ndarray) -> np.ndarray:
     """The foreground of ``photo`` (uint8 RGB) by GrabCut seeded from its border: 255 inside, 0 outside."""
+    import cv2  # imported when a mask needs it: renders without one (and the worker's start) skip it
+
     height, width = photo.shape[:2]
     scale = min(1.0, AUTO_SIDE / max(height, width))
     small = (
@@ -143,6 +144,8 @@ def feathered_rows(mask: np.ndarray, y0: int, y1: int, feather: int) -> np.ndarr
     """Rows ``y0:y1`` of ``mask`` blurred by ``feather``, read with a halo so they match a whole-image blur."""
     if feather <= 0:
         return mask[y0:y1]
+    import cv2
+
     top, bottom = max(0, y0 - feather), min(mask.shape[0], y1 + feather)
     side, sigma = feather_kernel(feather)
     blurred = cv2.GaussianBlur(mask[top:bottom], (side, side), sigma, borderType=cv2.BORDER_REFLECT_101)
