@@ -265,3 +265,36 @@ def test_submit_with_a_mask_keeps_the_photo_inside_it_and_refuses_a_mask_that_do
     one = run("submit", str(photo), *regions, "--region-mask", "auto", "--feather", "2", "--wait", "--json", env=env)
     assert one.returncode == 0, one.stderr
     assert [len(job["items"]) for job in json.loads(one.stdout)["jobs"]] == [1], "two styles, one output"
+
+
+def test_a_styles_defaults_render_unless_the_job_gives_its_own_and_the_item_shows_both(farm, data_dir, tmp_path):
+    from cli.client import FarmClient
+    from worker.engine.render import RenderOptions, StyleEngine
+    from worker.engine.styles import StyleComponent, StyleSpec
+
+    _, env = farm
+    client = FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"])
+    painting = data_dir / "styles" / "great_wave_hokusai.jpg"
+    style = client.wait_style(client.add_style(painting, "wave-with-defaults")["id"], timeout_s=120)
+    defaults = {"strength": 0.4, "fidelity": 0.5, "color_mode": "preserve"}
+    patched = client.session.patch(f"{client.base_url}/v1/styles/{style['id']}", json={"defaults": defaults})
+    assert patched.status_code == 200, patched.text
+    photo = small_photo(data_dir, "chelsea_cat.png", (64, 48), tmp_path / "cat.png")
+    out = tmp_path / "out"
+    result = run("submit", str(photo), "--style", "wave-with-defaults", "--strength", "0.8", "--download", str(out),
+                 "--json", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    item = client.job(document["jobs"][0]["id"])["items"][0]
+    used = item["render_settings"]
+    assert used["values"]["strength"] == 0.8, "the job's own value wins"
+    assert used["values"]["fidelity"] == 0.5 and used["values"]["color_mode"] == "preserve"
+    assert sorted(used["from_style"]) == ["color_mode", "fidelity"]
+    rendered = np.asarray(Image.open(document["jobs"][0]["items"][0]["output_path"]).convert("RGB"))
+    engine = StyleEngine("cpu", cache_dir=Path(env["STYLEFARM_MODEL_CACHE_DIR"]))
+    expected = engine.render(
+        Image.open(photo).convert("RGB"),
+        StyleSpec.single(StyleComponent(image=painting)),
+        RenderOptions(strength=0.8, fidelity=0.5, color_mode="preserve"),
+    )
+    assert np.abs(rendered.astype(int) - expected).mean() < 1.0
