@@ -15,21 +15,10 @@ from sqlalchemy import update
 
 from shared.db import JobItem, JobStatus
 from shared.schemas.render_controls import settings_used
-from tests.worker_farm import BUILTIN_STYLE, Farm, open_farm, png_bytes, running_worker
+from tests.test_worker_tasks import farm, worker  # noqa: F401 - the module farm and its worker, reused
+from tests.worker_farm import BUILTIN_STYLE, Farm, png_bytes
 from worker.engine.render import RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec
-
-
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory, postgres_session_url):
-    with open_farm(tmp_path_factory, postgres_session_url) as farm:
-        yield farm
-
-
-@pytest.fixture(scope="module")
-def worker(farm: Farm):
-    with running_worker(farm, "controls") as worker:
-        yield worker
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +26,14 @@ def photo(data_dir) -> Image.Image:
     return Image.open(data_dir / "photos" / "chelsea_cat.png").convert("RGB").resize((96, 72))
 
 
-def rendered(farm: Farm, item_id: str) -> np.ndarray:
-    item = farm.wait_finished(item_id, timeout_s=120)
+def rendered(the_farm: Farm, item_id: str) -> np.ndarray:
+    item = the_farm.wait_finished(item_id, timeout_s=120)
     assert item.status == JobStatus.SUCCEEDED, item.error
-    with Image.open(io.BytesIO(farm.storage.get_bytes(item.output_key))) as img:
+    with Image.open(io.BytesIO(the_farm.storage.get_bytes(item.output_key))) as img:
         return np.asarray(img)
 
 
-def test_the_worker_renders_with_the_style_defaults_and_the_jobs_own_values(farm, worker, engine, photo):
+def test_the_worker_renders_with_the_style_defaults_and_the_jobs_own_values(farm, worker, engine, photo):  # noqa: F811
     item_id = farm.add_item(png_bytes(photo), strength=0.9)
     used = settings_used(
         {"strength": 0.9, "color_mode": "stylized", "working_side": None, "fidelity": 0.0, "match_style_colors": False},
@@ -63,7 +52,7 @@ def test_the_worker_renders_with_the_style_defaults_and_the_jobs_own_values(farm
     assert used["from_style"] == ["color_mode", "fidelity"]
 
 
-def test_an_rgba_product_keeps_its_alpha_and_the_object_under_mask_alpha_keep(farm, worker, photo):
+def test_an_rgba_product_keeps_its_alpha_and_the_object_under_mask_alpha_keep(farm, worker, photo):  # noqa: F811
     shape = Image.new("L", photo.size, 0)
     ImageDraw.Draw(shape).ellipse((20, 10, 76, 62), fill=255)
     product = Image.new("RGBA", photo.size, (0, 0, 0, 0))
