@@ -57,14 +57,16 @@ def input_alpha(image: ImageSource, size: tuple[int, int]) -> np.ndarray | None:
     """The photo's own alpha channel at ``size`` (w, h), upright as the photo is; None without one."""
     if isinstance(image, np.ndarray):
         return _fit(image[..., 3], size) if image.ndim == 3 and image.shape[2] == 4 else None
-    try:
-        img = (
-            image
-            if isinstance(image, Image.Image)
-            else Image.open(io.BytesIO(image) if isinstance(image, bytes) else image)
-        )
+    if isinstance(image, Image.Image):
+        return _alpha_of(image, size)
+    try:  # only the header is read unless the image has alpha
+        with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as img:
+            return _alpha_of(img, size)
     except (OSError, ValueError):
         return None
+
+
+def _alpha_of(img: Image.Image, size: tuple[int, int]) -> np.ndarray | None:
     if not _has_alpha(img):
         return None
     img = ImageOps.exif_transpose(img) or img

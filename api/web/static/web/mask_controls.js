@@ -26,6 +26,15 @@ const JobControls = (() => {
     return out;
   }
 
+  // Strength and colour the user never touched are left out, so a style's stored defaults apply.
+  const touched = new Set();
+
+  function apply(body) {
+    if (!touched.has("strength")) delete body.strength;
+    if (!touched.has("color-mode") && body.color_mode === "stylized") delete body.color_mode;
+    return Object.assign(body, fields());
+  }
+
   async function ready() {
     if (byId("mask-source").value === "file" && maskUpload) await maskUpload.promise;
   }
@@ -138,8 +147,10 @@ const JobControls = (() => {
       if (event.target.files.length) chooseMask(event.target.files[0]);
     });
     for (const id of ["mask-mode", "feather"]) byId(id).addEventListener("change", redraw);
+    byId("strength").addEventListener("input", () => touched.add("strength"));
+    byId("color-mode").addEventListener("change", () => touched.add("color-mode"));
     byId("inputs").addEventListener("load", redraw, true); // the first photo's thumbnail arrived
   });
 
-  return { fields, ready, drawPreview };
+  return { apply, fields, ready, drawPreview };
 })();

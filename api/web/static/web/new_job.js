@@ -119,7 +119,7 @@ Farm.ready(() => {
     const maxSide = document.getElementById("max-side").value;
     if (maxSide) body.max_output_side = Number(maxSide);
     if (preview) body.preview = true;
-    Object.assign(body, JobControls.fields()); // fidelity, colours, mask (mask_controls.js)
+    JobControls.apply(body); // fidelity, colours, mask; untouched options left to the style's defaults
     return body;
   }
 
