@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
-from shared.schemas.jobs import ColorModeName
 from shared.schemas.networks import NetworkFormatName, ValueRangeName
+from shared.schemas.render_controls import ItemSettings, StyleDefaults
 
 JobStatusName = Literal["queued", "running", "paused", "succeeded", "failed", "canceled"]
 UploadContentType = Literal["image/png", "image/jpeg", "image/webp", "image/tiff"]
@@ -91,16 +91,6 @@ class StyleForm(BaseModel):
 
     file: BaseFile
     name: str = Field(min_length=1, max_length=120)
-
-
-class StyleDefaults(BaseModel):
-    """Rendering settings a tenant keeps with one of its styles."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    strength: float | None = Field(default=None, ge=0.0, le=1.0)
-    color_mode: ColorModeName | None = None
-    working_side: int | None = Field(default=None, ge=16, le=65536)
 
 
 class StylePatch(BaseModel):
@@ -194,6 +184,9 @@ class ItemOut(BaseModel):
     input_url: str | None = Field(default=None, description="This API's URL of the item's input (before/after views).")
     file_name: str | None = Field(
         default=None, description="The name downloads of this output get: ``<input>__<style>.<ext>``."
+    )
+    render_settings: ItemSettings | None = Field(
+        default=None, description="What the item rendered with; ``from_style`` names values its style's defaults gave."
     )
 
 

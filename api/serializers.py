@@ -163,6 +163,7 @@ def item_out(item: JobItem, input_name: str | None = None) -> ItemOut:
         input_name=input_name,
         input_url=url_for("job_inputs.get_input", job_id=item.job_id, item_id=item.id),
         file_name=output_file_name(input_name or input_id, style_name, item.output_format) if has_result else None,
+        render_settings=item.render_settings,
     )
 
 

@@ -20,11 +20,16 @@ to new photos.
 
     PYTHONPATH=. python -m benchmarks.quality    # 3 photos × 3 paintings at 384 px (~3 min on 2 idle cores)
     PYTHONPATH=. python -m benchmarks.quality --side 512 --photos 4 --styles 4 --iterations 80
+    PYTHONPATH=. python -m benchmarks.quality --controls-only    # fidelity and matched colours rows alone
+
+The result controls' rows (fidelity 0.3/0.6/1.0, matched style colours) come from
+``benchmarks/quality_controls.py`` and are printed after the main table.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +153,12 @@ def main() -> None:
     parser.add_argument("--refine-embedding-weight", type=float, default=RefineOptions.embedding_weight)
     parser.add_argument("--refine-iterations", type=int, default=RefineOptions.iterations, help="Adam steps per vector")
     parser.add_argument("--crops", type=int, default=RefineOptions.crops, help="content crops for refinement")
+    parser.add_argument("--controls-only", action="store_true", help="only the fidelity / matched colours rows")
     args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    if args.controls_only:
+        controls(StyleEngine("cpu", cache_dir=get_settings().model_cache_dir), args)
+        return
 
     engine = StyleEngine("cpu", cache_dir=get_settings().model_cache_dir)
     optimizer = OptimizeEngine(engine)
@@ -188,6 +198,25 @@ def main() -> None:
             row = "  ".join(f"{m} {scores[m].style_distance[-1]:.2f}/{scores[m].ssim[-1]:.3f}" for m in MODES)
             print(f"  {photo_name}: style distance/SSIM  {row}", flush=True)
     report(scores, args)
+    controls(engine, args)
+
+
+def controls(engine: StyleEngine, args: argparse.Namespace) -> None:
+    """The result controls' rows (quality_controls.py) on the same photos and paintings."""
+    from benchmarks.quality_controls import control_rows, report_controls
+
+    def measure(output: np.ndarray, photo: np.ndarray, painting: np.ndarray) -> dict[str, float]:
+        y_out, y_photo = luminance(output), luminance(photo)
+        return {
+            "colour": colour_distance(output, painting),
+            "ssim": ssim(y_out, y_photo),
+            "edge": edge_f_score(y_out, y_photo),
+        }
+
+    photos = [fitted(DATA / "photos" / name, args.side) for name in PHOTOS[: args.photos]]
+    paths = [DATA / "styles" / name for name in STYLES[: args.styles]]
+    rows = control_rows(engine, photos, paths, measure)
+    report_controls(rows, len(photos) * len(paths), args.side)
 
 
 def report(scores: dict[str, Scores], args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from cli.client import FarmClient
 from cli.inputs import LocalInput, chunks
 from cli.threads import map_in_threads
 
-IMAGE_ONLY_FIELDS = ("output_format", "quality")
+IMAGE_ONLY_FIELDS = ("output_format", "quality", "mask", "mask_mode", "feather")
 
 
 def job_bodies(params: dict[str, Any], inputs: list[str], media: str) -> list[dict[str, Any]]:

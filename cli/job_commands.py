@@ -14,6 +14,7 @@ import click
 
 from cli.batch import submit_batches
 from cli.client import ClientError, FarmClient
+from cli.control_options import control_options, controls_from, job_controls
 from cli.download import PlannedDownload, download_all, plan_downloads
 from cli.exit_codes import EXIT_CODES_HELP, ExitCode, exit_code_for_jobs
 from cli.inputs import LocalInput, find_inputs, style_choices
@@ -57,8 +58,14 @@ def _note_skipped(skipped: list[Path]) -> None:
 )
 @click.option("--weight", "weights", multiple=True, type=float, help="Blend weight per --style, in order.")
 @click.option("--blend", is_flag=True, help="One output per input, blending the styles (default: one per style).")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True)
-@click.option("--color", "color_mode", type=click.Choice(["stylized", "preserve", "recolor"]), default="stylized")
+@click.option("--strength", type=click.FloatRange(0, 1), default=None, help="Default: the style's, else 1.")
+@click.option(
+    "--color",
+    "color_mode",
+    type=click.Choice(["stylized", "preserve", "recolor"]),
+    default=None,
+    help="Default: the style's, else stylized.",
+)
 @click.option("--format", "output_format", type=click.Choice(["png", "jpeg", "webp", "tiff"]), default="png")
 @click.option("--quality", type=click.IntRange(1, 100), default=92, show_default=True)
 @click.option("--max-side", type=click.IntRange(16), default=None, help="Downscale outputs to this long side.")
@@ -87,13 +94,14 @@ def _note_skipped(skipped: list[Path]) -> None:
 )
 @follow_options
 @farm_options
+@control_options
 def submit(
     paths: tuple[Path, ...],
     styles: tuple[str, ...],
     weights: tuple[float, ...],
     blend: bool,
-    strength: float,
-    color_mode: str,
+    strength: float | None,
+    color_mode: str | None,
     output_format: str,
     quality: int,
     max_side: int | None,
@@ -113,6 +121,7 @@ def submit(
     api_url: str | None,
     api_key: str | None,
     as_json: bool,
+    **flags: Any,
 ) -> None:
     """Upload PATHS (image or video files, or folders of them) and render them in the given styles.
 
@@ -121,6 +130,8 @@ def submit(
     """
     settings = ClientSettings()
     client = farm_client(api_url, api_key, settings)
+    controls = controls_from(flags)
+    controls.check(len(styles))
     params: dict[str, Any] = {
         "kind": "multi_style" if len(styles) > 1 and not blend else "image",
         "styles": style_choices(styles, weights, blend),
@@ -135,6 +146,11 @@ def submit(
         "priority": priority,
         "preview": preview,
     }
+    params = {name: value for name, value in params.items() if value is not None}  # unset: the style's defaults
+    try:
+        params = job_controls(client, controls, params)  # uploads mask files once, for every chunk
+    except ClientError as error:
+        fail(error)
     found = find_inputs(paths, recursive)
     _note_skipped(found.skipped)
     if not found.inputs:

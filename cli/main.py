@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from cli.control_options import control_options, controls_from
 from cli.exit_codes import EXIT_CODES_HELP
 from shared.errors import StyleFarmError
 
@@ -99,6 +100,7 @@ def _fail(exc: StyleFarmError) -> None:
               help="Optimize: weight of the style predictor's vector distance (0 = Gram only).")  # fmt: skip
 @click.option("--optimize-side", type=click.IntRange(32), default=512, show_default=True,
               help="Optimize: long side of the whole-image optimization; larger outputs refine in tiles.")  # fmt: skip
+@control_options
 def render(
     input_path: Path,
     output_path: Path,
@@ -119,9 +121,12 @@ def render(
 
     with collector_paused_for_torch():  # torch's import without ~0.5 s of GC rescans, at start and exit
         from cli.render import build_style, color_mode, render_file
+        from cli.render_controls import ControlledEngine, option_values
         from shared.settings import Settings
         from worker.engine.from_settings import engine_from_settings, options_from_settings
 
+    controls = controls_from(optimize)
+    controls.check(len(styles))
     try:
         settings = Settings()
         options = options_from_settings(
@@ -131,9 +136,14 @@ def render(
             tile_size=tile,
             working_side=working_side,
             max_output_side=max_side,
+            **option_values(controls, output_path),
         )
         engine = engine_from_settings(settings, device)
         style = build_style(styles, weights)
+        if method == "fast":
+            engine = ControlledEngine(engine, controls)  # type: ignore[assignment]
+        elif controls.mask or controls.region_masks:
+            raise click.UsageError("--mask and --region-mask work with --method fast")
         if method == "optimize":  # same progress bar and output; the optimizer stands in for the engine
             from shared.schemas.optimize import OptimizeParams
             from worker.jobs.optimize_render import LocalOptimizer

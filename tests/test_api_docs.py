@@ -60,6 +60,11 @@ def test_the_document_lists_every_api_route_and_the_new_fields(docs_app):
     assert "webhooks" in schemas["JobOut"]["properties"]
     assert ("/v1/webhook-secret", "post") in documented and ("/metrics", "get") in documented
     assert document["paths"]["/metrics"]["get"]["security"] == []  # scraped without a key
+    # Issue 13's result controls, each with an example.
+    for name, example in (("fidelity", 0.6), ("match_style_colors", True), ("mask_mode", "keep"), ("feather", 8)):
+        assert example in job_create[name]["examples"], name
+    assert "alpha" in job_create["mask"]["anyOf"][0]["examples"]
+    assert "render_settings" in schemas["ItemOut"]["properties"]
 
 
 def test_the_docs_page_references_nothing_outside_the_api(docs_app):

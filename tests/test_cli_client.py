@@ -242,3 +242,59 @@ def test_a_follower_gives_up_with_exit_5_on_a_job_that_stops_changing(tmp_path, 
         assert f"job {job_id} has not changed for" in followed.stderr and "1 queued" in followed.stderr
     finally:
         stack.stop()
+
+
+def test_submit_with_a_mask_keeps_the_photo_inside_it_and_refuses_a_mask_that_does_not_fit(farm, data_dir, tmp_path):
+    _, env = farm
+    photo = small_photo(data_dir, "chelsea_cat.png", (64, 48), tmp_path / "cat.png")
+    inside = np.zeros((48, 64), np.uint8)
+    inside[8:40, 16:48] = 255
+    Image.fromarray(inside).save(tmp_path / "mask.png")
+    Image.fromarray(inside[:, :48]).save(tmp_path / "square.png")
+    out = tmp_path / "out"
+    flags = ["--mask", str(tmp_path / "mask.png"), "--mask-mode", "keep", "--fidelity", "0.3", "--json"]
+    result = run("submit", str(photo), "--style", "builtin:4", *flags, "--download", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(result.stdout)["jobs"][0]["items"][0]["output_path"]
+    rendered, original = np.asarray(Image.open(saved).convert("RGB")), np.asarray(Image.open(photo).convert("RGB"))
+    assert np.array_equal(rendered[8:40, 16:48], original[8:40, 16:48])
+    assert not np.array_equal(rendered[:8], original[:8])
+    refused = run("submit", str(photo), "--style", "builtin:4", "--mask", str(tmp_path / "square.png"), env=env)
+    assert refused.returncode == 2 and "48×48" in refused.stderr and "64×48" in refused.stderr
+    regions = ["--style", "builtin:4", "--region-mask", str(tmp_path / "mask.png"), "--style", "builtin:9"]
+    one = run("submit", str(photo), *regions, "--region-mask", "auto", "--feather", "2", "--wait", "--json", env=env)
+    assert one.returncode == 0, one.stderr
+    assert [len(job["items"]) for job in json.loads(one.stdout)["jobs"]] == [1], "two styles, one output"
+
+
+def test_a_styles_defaults_render_unless_the_job_gives_its_own_and_the_item_shows_both(farm, data_dir, tmp_path):
+    from cli.client import FarmClient
+    from worker.engine.render import RenderOptions, StyleEngine
+    from worker.engine.styles import StyleComponent, StyleSpec
+
+    _, env = farm
+    client = FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"])
+    painting = data_dir / "styles" / "great_wave_hokusai.jpg"
+    style = client.wait_style(client.add_style(painting, "wave-with-defaults")["id"], timeout_s=120)
+    defaults = {"strength": 0.4, "fidelity": 0.5, "color_mode": "preserve"}
+    patched = client.session.patch(f"{client.base_url}/v1/styles/{style['id']}", json={"defaults": defaults})
+    assert patched.status_code == 200, patched.text
+    photo = small_photo(data_dir, "chelsea_cat.png", (64, 48), tmp_path / "cat.png")
+    out = tmp_path / "out"
+    result = run("submit", str(photo), "--style", "wave-with-defaults", "--strength", "0.8", "--download", str(out),
+                 "--json", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    item = client.job(document["jobs"][0]["id"])["items"][0]
+    used = item["render_settings"]
+    assert used["values"]["strength"] == 0.8, "the job's own value wins"
+    assert used["values"]["fidelity"] == 0.5 and used["values"]["color_mode"] == "preserve"
+    assert sorted(used["from_style"]) == ["color_mode", "fidelity"]
+    rendered = np.asarray(Image.open(document["jobs"][0]["items"][0]["output_path"]).convert("RGB"))
+    engine = StyleEngine("cpu", cache_dir=Path(env["STYLEFARM_MODEL_CACHE_DIR"]))
+    expected = engine.render(
+        Image.open(photo).convert("RGB"),
+        StyleSpec.single(StyleComponent(image=painting)),
+        RenderOptions(strength=0.8, fidelity=0.5, color_mode="preserve"),
+    )
+    assert np.abs(rendered.astype(int) - expected).mean() < 1.0

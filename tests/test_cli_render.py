@@ -61,3 +61,27 @@ def test_render_reports_bad_style_with_exit_code_2(data_dir, tmp_path):
 def test_render_refuses_contradictory_colour_flags(data_dir, tmp_path):
     result = render_cat(data_dir, tmp_path, "--style", "builtin:1", "--preserve-color", "--recolor")
     assert result.returncode == 2 and "opposites" in result.stderr
+
+
+def test_render_keeps_an_rgba_products_alpha_and_object_under_mask_alpha_keep(data_dir, tmp_path):
+    cat = Image.open(data_dir / "photos" / "chelsea_cat.png").convert("RGBA").resize((96, 64))
+    shape = Image.new("L", cat.size, 0)
+    shape.paste(255, (24, 12, 72, 52))
+    product = Image.new("RGBA", cat.size, (0, 0, 0, 0))
+    product.paste(cat, (0, 0), shape)
+    product.save(tmp_path / "product.png")
+    out = tmp_path / "out.png"
+    flags = ["--mask", "alpha", "--mask-mode", "keep", "--fidelity", "0.5", "--match-style-colors"]
+    result = run_cli(
+        "render", str(tmp_path / "product.png"), "-o", str(out), "--style", "builtin:2", *flags, cache=tmp_path / "c"
+    )
+    assert result.returncode == 0, result.stderr
+    rendered, source = np.asarray(Image.open(out)), np.asarray(product)
+    assert rendered.shape == (64, 96, 4)
+    assert np.array_equal(rendered[..., 3], source[..., 3])
+    assert np.array_equal(rendered[12:52, 24:72], source[12:52, 24:72])
+
+
+def test_render_refuses_region_masks_that_do_not_pair_with_the_styles(data_dir, tmp_path):
+    result = render_cat(data_dir, tmp_path, "--style", "builtin:1", "--style", "builtin:2", "--region-mask", "auto")
+    assert result.returncode == 2 and "--region-mask" in result.stderr

@@ -148,6 +148,36 @@ def _preview_then_submit(page: Page, photo: Path) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
+def _mask_controls_go_into_the_job(page: Page, client, photo: Path, tmp_path: Path) -> None:
+    """The form's result controls: a mask image previewed over the photo, then sent with the job."""
+    with Image.open(photo) as img:
+        mask = Image.new("L", img.size, 0)
+    mask.paste(255, (0, 0, mask.width // 2, mask.height))
+    mask.save(tmp_path / "left-half.png")
+    page.goto("/ui/new")
+    page.set_input_files("#input-files", str(photo))
+    expect(page.locator("#inputs li[data-upload-id]")).to_have_count(1)
+    page.locator("input[name=style][value='builtin:3']").check()
+    page.select_option("#mask-source", "file")
+    page.set_input_files("#mask-file", str(tmp_path / "left-half.png"))
+    page.select_option("#mask-mode", "keep")
+    page.fill("#feather", "3")
+    page.eval_on_selector("#fidelity", "el => { el.value = '0.5'; el.dispatchEvent(new Event('input')); }")
+    expect(page.locator("#mask-preview")).to_be_visible()
+    expect(page.locator("#mask-preview")).to_have_attribute("data-upload-id", re.compile(r".+"))
+    tinted = page.evaluate(
+        """() => { const c = document.getElementById("mask-canvas");
+                   const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                   return [d.length, c.width]; }"""
+    )
+    assert tinted[0] > 0 and tinted[1] > 0
+    page.click("#submit-button")
+    page.wait_for_url(re.compile(r"/ui/jobs/[0-9a-f-]+$"))
+    params = client.job(page.url.rsplit("/", 1)[-1])["params"]
+    assert params["mask_mode"] == "keep" and params["feather"] == 3 and params["fidelity"] == 0.5
+    assert params["mask"] not in (None, "alpha", "auto")  # the uploaded mask's id
+
+
 def _download_one_and_all(page: Page) -> None:
     with page.expect_download() as info:
         page.locator("figure.item .download").first.click()
@@ -236,5 +266,6 @@ def test_the_web_page_makes_previews_jobs_and_styles_and_downloads_results(
         page, small_copy(data_dir / "styles" / "great_wave_hokusai.jpg", tmp_path)
     )
     _cancel_from_the_job_page(page, client, data_dir / "photos" / "bayou_cypress.jpg")
+    _mask_controls_go_into_the_job(page, client, photo, tmp_path)
     context.close()
     assert script_errors == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.auth.quotas import reserve_queue_room
 from api.common import job_items
 from api.services.image_inputs import PRESIGNED_PREFIX, check_upload_size, inspect_image
+from api.services.job_controls import checked_mask_keys, item_settings
 from api.services.optimize_checks import check_optimize_request
 from api.services.style_refs import resolve_style_groups
 from api.services.upload_records import record_checked_bytes, tenant_uploads
@@ -87,6 +88,8 @@ def submit_job(
         check_webhook_target(request.callback_url, allow_private=settings.webhook_allow_private)
     uploads = _inputs(session, storage, settings, tenant_id, request.inputs)
     style_refs = resolve_style_groups(session, tenant_id, request.style_groups())
+    masks = checked_mask_keys(session, tenant_id, request, uploads)  # 400 for a mask that does not fit
+    style_refs = [ref.model_copy(update={"masks": masks}) for ref in style_refs]
     if request.method == "optimize":
         check_optimize_request(request.kind, request.optimize, style_refs, settings)
     job = Job(
@@ -106,7 +109,11 @@ def submit_job(
     else:
         items = [
             JobItem(
-                job_id=job.id, position=position, input_key=upload.storage_key, style_ref=ref.model_dump(mode="json")
+                job_id=job.id,
+                position=position,
+                input_key=upload.storage_key,
+                style_ref=ref.model_dump(mode="json"),
+                render_settings=item_settings(session, request, ref),
             )
             for position, (upload, ref) in enumerate((upload, ref) for upload in uploads for ref in style_refs)
         ]

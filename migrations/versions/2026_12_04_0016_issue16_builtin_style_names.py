@@ -9,7 +9,7 @@ resolves as an alias (api/services/style_refs.py). The names are written here, n
 this revision keeps its meaning when the code changes later.
 
 Revision ID: 0016
-Revises: 0004b
+Revises: 0013
 Create Date: 2026-12-04 14:10:00+00:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0004b"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -127,6 +127,8 @@ class JobItem(TimestampMixin, Base):
     height: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     history: Mapped[list[Any]] = mapped_column(default=list)
+    # What the item renders with: the job's values, gaps filled from its style's defaults (issue 13).
+    render_settings: Mapped[dict[str, Any] | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

@@ -13,6 +13,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.schemas.optimize import MethodName, OptimizeParams
+from shared.schemas.render_controls import (
+    MAX_FEATHER,
+    MaskModeName,
+    MaskName,
+    check_mask_rules,
+    fidelity_field,
+    match_style_colors_field,
+)
 from shared.webhooks.targets import check_url_form
 
 JobKindName = Literal["image", "multi_style", "recolor", "video"]
@@ -28,6 +36,7 @@ class StyleChoice(BaseModel):
 
     style: str = Field(min_length=1, max_length=200)
     weight: float = Field(default=1.0, ge=0.0, le=1000.0)
+    mask: MaskName | None = Field(default=None, description="A style per region: where this style goes.")
 
     @field_validator("weight")
     @classmethod
@@ -69,11 +78,24 @@ class JobCreate(BaseModel):
     video_container: Literal["mp4", "mov", "mkv", "webm"] | None = None  # video jobs; None: the farm's setting
     video_codec: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")
     video_crf: int | None = Field(default=None, ge=0, le=63)  # the video encoder's constant quality
+    # Control over the result (shared/schemas/render_controls.py).
+    fidelity: float = fidelity_field()
+    match_style_colors: bool = match_style_colors_field()
+    mask: MaskName | None = None
+    mask_mode: MaskModeName = Field(
+        default="stylize",
+        description="stylize inside the mask (keep the photo outside), or keep inside.",
+        examples=["keep"],
+    )
+    feather: int = Field(
+        default=0, ge=0, le=MAX_FEATHER, description="Mask edge softening, in output pixels.", examples=[8]
+    )
 
     @model_validator(mode="after")
     def _kind_rules(self) -> JobCreate:
         if self.kind == "recolor":
             self.color_mode = "recolor"
+        check_mask_rules(self.kind, self.method, self.mask, [choice.mask for choice in self.styles])
         return self
 
     def style_groups(self) -> list[list[StyleChoice]]:

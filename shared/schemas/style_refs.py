@@ -30,3 +30,4 @@ class StyleRef(BaseModel):
     label: str
     components: list[StyleComponentRef]
     name: str | None = None  # the styles' names at submission ("electric-ribbons+wave"): file names, pages
+    masks: dict[str, str] = Field(default_factory=dict)  # mask upload id → its storage key (issue 13)

@@ -25,9 +25,12 @@ from shared.images import ImageSource, load_image
 from worker.engine import arbitrary_net, color, multistyle_net
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
+from worker.engine.finishing import finish_render
+from worker.engine.masks import MaskSpec
 from worker.engine.memory import check_simulated_limit, retrying_with_smaller_tiles
 from worker.engine.model_store import Networks
 from worker.engine.norm import NormState, NormStatistics
+from worker.engine.style_colors import match_colors
 from worker.engine.styles import StyleSpec
 from worker.engine.tiling import Tile, plan_tiles, receptive_radius
 
@@ -81,10 +84,17 @@ class RenderOptions:
     min_side: int = 16
     emulate_int8: bool = False
     simulated_memory_pixels: int = 0  # tests: input pixels a tile batch may hold before out-of-memory (memory.py)
+    # Issue 13, control over the result (finishing.py): structure-adaptive fusion (0 = off, 1 = strongest),
+    # style images' colours matched to the photo's before their vector is predicted, the input's alpha kept.
+    fidelity: float = 0.0
+    match_style_colors: bool = False
+    keep_alpha: bool = False
 
     def validate(self) -> None:
         if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
             raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
+        if not (math.isfinite(self.fidelity) and 0.0 <= self.fidelity <= 1.0):
+            raise BadInputError(f"fidelity must be between 0 and 1, got {self.fidelity}")
         if self.color_mode not in ("stylized", "preserve", "recolor"):
             raise BadInputError(f"unknown colour mode {self.color_mode!r}")
         if self.tile_size < 64:
@@ -176,27 +186,43 @@ class StyleEngine:
         return self._networks
 
     @torch.inference_mode()
-    def style_vector(self, image: ImageSource, max_pixels: int = 120_000_000) -> np.ndarray:
-        """The 100-number style vector of a style image (centre square crop, 256 × 256)."""
+    def style_vector(
+        self, image: ImageSource, max_pixels: int = 120_000_000, colors_of: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The 100-number style vector of a style image (centre square crop, 256 × 256).
+
+        ``colors_of`` (uint8 RGB pixels): first give the style image those pixels' colours (style_colors.py).
+        """
         img = load_image(image, max_pixels=max_pixels)
         side = min(img.size)
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side)).resize(
             (PREDICTOR_SIDE, PREDICTOR_SIDE), Image.Resampling.LANCZOS
         )
-        vector = self.networks.predictor(to_tensor(np.asarray(img), self.device, torch.float32))
+        pixels = np.asarray(img) if colors_of is None else match_colors(np.asarray(img), colors_of)
+        vector = self.networks.predictor(to_tensor(pixels, self.device, torch.float32))
         return vector[0].float().cpu().numpy()
 
-    def _target_vector(self, style: StyleSpec, thumbnail: Image.Image, strength: float) -> np.ndarray:
+    def _target_vector(
+        self, style: StyleSpec, thumbnail: Image.Image, strength: float, match_colors: bool = False
+    ) -> np.ndarray:
         parts = style.arbitrary_components
         total = sum(c.weight for c in parts)
         vector = np.zeros(100, dtype=np.float64)
         for c in parts:
-            own = np.asarray(c.vector, dtype=np.float64) if c.vector is not None else self.style_vector(c.image)  # type: ignore[arg-type]
+            own = (
+                np.asarray(c.vector, dtype=np.float64)
+                if c.vector is not None
+                else self._image_vector(c.image, thumbnail, match_colors)  # type: ignore[arg-type]
+            )
             vector += own * (c.weight / total)
         if strength < 1.0:
             vector = strength * vector + (1.0 - strength) * self.style_vector(thumbnail)
         return vector.astype(np.float32)
+
+    def _image_vector(self, image: ImageSource, thumbnail: Image.Image, match_colors: bool) -> np.ndarray:
+        """A style image's vector, with its colours first matched to the photo's when asked."""
+        return self.style_vector(image, colors_of=np.asarray(thumbnail) if match_colors else None)
 
     def _statistics(
         self, network: torch.nn.Module, params: list, thumbnail: np.ndarray
@@ -243,7 +269,7 @@ class StyleEngine:
             passes.append(_Pass(nets.multistyle, params, stats, share * options.strength, output if keep else None))
         if style.arbitrary_components:
             nets.arbitrary.emulate_int8 = options.emulate_int8
-            target = self._target_vector(style, thumbnail, options.strength)
+            target = self._target_vector(style, thumbnail, options.strength, options.match_style_colors)
             vector = torch.from_numpy(target)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.arbitrary.style_params(vector)]
             stats, output = self._statistics(nets.arbitrary, params, thumb_pixels)
@@ -308,8 +334,12 @@ class StyleEngine:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         clip: ClipStyle | None = None,
+        mask: MaskSpec | None = None,
     ) -> np.ndarray:
-        """Stylize ``image`` with ``style``; returns the output as uint8 [H, W, 3].
+        """Stylize ``image`` with ``style``; returns the output as uint8 [H, W, 3] ([H, W, 4] with
+        ``keep_alpha`` and an input that has alpha).
+
+        ``mask`` says where the style goes (masks.py); ``options.fidelity`` gives structure back (fusion.py).
 
         ``clip`` (from ``clip_style``) replaces the image's own statistics with the clip's.
         Raises ``BadInputError``/``LimitExceededError`` for bad input, ``RenderCanceled``
@@ -318,7 +348,11 @@ class StyleEngine:
         """
         options = options or RenderOptions()
         options.validate()
-        render = partial(self._render, image, style, progress=progress, should_cancel=should_cancel, clip=clip)
+        if mask is not None:
+            mask.validate()
+        render = partial(
+            self._render, image, style, progress=progress, should_cancel=should_cancel, clip=clip, mask=mask
+        )
         return retrying_with_smaller_tiles(render, options)
 
     def _render(
@@ -329,6 +363,7 @@ class StyleEngine:
         progress: ProgressCallback | None,
         should_cancel: CancelCheck | None,
         clip: ClipStyle | None,
+        mask: MaskSpec | None = None,
     ) -> np.ndarray:
         """One attempt at ``render`` with these options."""
         photo_img, work_img = self._working_images(image, options)
@@ -364,9 +399,10 @@ class StyleEngine:
             done += len(batch)
             if progress is not None:
                 progress(done, len(tiles))
-        if same_size:
-            return output
-        return self._resize_and_color(output, np.asarray(photo_img), options.color_mode)
+        if not same_size:
+            output = self._resize_and_color(output, np.asarray(photo_img), options.color_mode)
+        photo = work if same_size else np.asarray(photo_img)
+        return finish_render(output, photo, image, options.fidelity, mask, options.keep_alpha, options.max_pixels)
 
     @staticmethod
     def _resize_and_color(stylized: np.ndarray, photo: np.ndarray, mode: color.ColorMode) -> np.ndarray:

@@ -23,6 +23,7 @@ from shared.keys import output_key
 from worker.engine.render import RenderCanceled
 from worker.jobs import result_cache
 from worker.jobs.encoding import encode_image
+from worker.jobs.item_controls import controlled_render, with_item_settings, with_style_images
 from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.jobs.optimize_render import render_function
 from worker.runtime.context import WorkerContext
@@ -46,6 +47,7 @@ class ClaimedItem:
     input_key: str
     style_ref: dict[str, Any]
     params: dict[str, Any]
+    render_settings: dict[str, Any] | None = None  # the job's values with its style's defaults (issue 13)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,14 @@ class ItemRenderer:
             item.record_event("started", worker_id=self.worker_id, attempt=item.attempts)
             refresh_job_status(session, job, now)
             return ClaimedItem(
-                item.id, job.id, job.tenant_id, item.position, item.input_key, dict(item.style_ref), dict(job.params)
+                item.id,
+                job.id,
+                job.tenant_id,
+                item.position,
+                item.input_key,
+                dict(item.style_ref),
+                dict(job.params),
+                item.render_settings,
             )
 
     def _take_over(self, session: Session, item: JobItem, job: Job, now: datetime) -> bool:
@@ -144,7 +153,10 @@ class ItemRenderer:
         """Read the input, render it tile by tile, and write the output at its deterministic key."""
         ctx = self.context
         request, ref = job_request(claimed.params), stored_style(claimed.style_ref)  # validated once, here
+        request = with_item_settings(request, claimed.render_settings)
         style = style_spec(ref, ctx.settings, ctx.storage)
+        if request.match_style_colors:
+            style = with_style_images(style, ref, ctx.storage)
         options = render_options(ctx.settings, request)
         photo = ctx.storage.get_bytes(claimed.input_key)
         key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
@@ -156,7 +168,7 @@ class ItemRenderer:
                 key, found.size_bytes, found.output_format, found.width, found.height, cache_key, found.source_item_id
             )
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
-        render = render_function(ctx, request, ref)  # method fast or optimize
+        render = controlled_render(ctx, request, ref, render_function(ctx, request, ref))  # fast or optimize
         pixels = render(
             photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )

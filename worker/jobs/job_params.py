@@ -81,4 +81,7 @@ def render_options(settings: Settings, request: JobCreate) -> RenderOptions:
         working_side=request.working_side,
         max_output_side=max_side,
         tile_size=request.tile_size,
+        fidelity=request.fidelity,
+        match_style_colors=request.match_style_colors,
+        keep_alpha=request.output_format in ("png", "webp"),  # formats that can carry an input's alpha
     )

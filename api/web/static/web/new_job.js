@@ -119,6 +119,7 @@ Farm.ready(() => {
     const maxSide = document.getElementById("max-side").value;
     if (maxSide) body.max_output_side = Number(maxSide);
     if (preview) body.preview = true;
+    JobControls.apply(body); // fidelity, colours, mask; untouched options left to the style's defaults
     return body;
   }
 
@@ -147,6 +148,7 @@ Farm.ready(() => {
     button.disabled = true;
     try {
       const { ids, video } = await uploadedIds(true);
+      await JobControls.ready();
       const job = await Farm.api("/v1/jobs", { method: "POST", json: jobBody(ids, video, true) });
       if (stopPreview) stopPreview();
       showPreview(job);
@@ -166,6 +168,7 @@ Farm.ready(() => {
     button.disabled = true;
     try {
       const { ids, video } = await uploadedIds(false);
+      await JobControls.ready();
       const job = await Farm.api("/v1/jobs", { method: "POST", json: jobBody(ids, video, false) });
       if (stopPreview) stopPreview(); // close the preview's stream before the next page opens one
       location.assign(`/ui/jobs/${job.id}`);
