@@ -25,6 +25,7 @@ from worker.jobs import result_cache
 from worker.jobs.encoding import encode_image
 from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.jobs.optimize_render import render_function
+from worker.jobs.recolor_render import recolor_render
 from worker.runtime.context import WorkerContext
 from worker.runtime.failures import describe, is_transient
 from worker.runtime.identity import current_worker_id, owner_is_gone
@@ -46,6 +47,7 @@ class ClaimedItem:
     input_key: str
     style_ref: dict[str, Any]
     params: dict[str, Any]
+    recolor_sources: dict[str, Any] | None = None  # issue 15: exemplar/hints keys of a colourised item
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,14 @@ class ItemRenderer:
             item.record_event("started", worker_id=self.worker_id, attempt=item.attempts)
             refresh_job_status(session, job, now)
             return ClaimedItem(
-                item.id, job.id, job.tenant_id, item.position, item.input_key, dict(item.style_ref), dict(job.params)
+                item.id,
+                job.id,
+                job.tenant_id,
+                item.position,
+                item.input_key,
+                dict(item.style_ref),
+                dict(job.params),
+                item.recolor_sources,
             )
 
     def _take_over(self, session: Session, item: JobItem, job: Job, now: datetime) -> bool:
@@ -144,7 +153,7 @@ class ItemRenderer:
         """Read the input, render it tile by tile, and write the output at its deterministic key."""
         ctx = self.context
         request, ref = job_request(claimed.params), stored_style(claimed.style_ref)  # validated once, here
-        style = style_spec(ref, ctx.settings, ctx.storage)
+        style = style_spec(ref, ctx.settings, ctx.storage) if ref.components else None  # None: colourised (issue 15)
         options = render_options(ctx.settings, request)
         photo = ctx.storage.get_bytes(claimed.input_key)
         key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
@@ -157,6 +166,7 @@ class ItemRenderer:
             )
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
         render = render_function(ctx, request, ref)  # method fast or optimize
+        render = recolor_render(ctx, request, claimed.recolor_sources, render)  # colour modes of issue 15
         pixels = render(
             photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )

@@ -2,7 +2,7 @@
 
 Neighbouring pixels with similar luminance should have similar colour: every pixel r without a
 hint is asked to equal a weighted mean of its 3×3 neighbours, U(r) = Σ_s w_rs U(s), with
-w_rs ∝ exp(-(Y_r - Y_s)² / 2s_r²) (s_r² the luminance variance around r), while hinted pixels
+w_rs ∝ exp(-(Y_r - Y_s)² / 0.6 s_r²) (s_r² the luminance variance around r), while hinted pixels
 keep the hint's chroma. With the variance of a pair taken as the mean of both pixels' (so W is
 symmetric), those equations are the free rows of the graph Laplacian (D - W) U = 0: a sparse,
 symmetric positive definite system per chroma channel, solved by conjugate gradients from coarse
@@ -24,10 +24,17 @@ from PIL import Image, UnidentifiedImageError
 from scipy.sparse.linalg import LinearOperator, cg, splu
 
 from shared.errors import BadInputError, LimitExceededError
+from shared.hint_images import hints_problem
 from worker.engine.recolor.luminance import rgb_to_chroma
 
-_VARIANCE_FLOOR = 2e-5  # in (0–1 luminance)²: flat areas still prefer similar neighbours
-_ASPECT_TOLERANCE = 0.01
+_VARIANCE_FLOOR = 2e-6  # in (0–1 luminance)²: keeps the weights finite where the luminance is flat
+# Scale of the variance in the affinity's denominator: Levin et al.'s published code uses 0.6 (a sharper
+# cut at luminance edges than the Gaussian's 2, which leaked colour across edges in our tests).
+_SPREAD_SCALE = 0.6
+_GRAIN_FACTOR = 4.0  # the variance floor, in multiples of the median local variance
+# ... and the ceiling: at a step edge Levin's local variance grows with the step itself, which caps the
+# weight across any edge near exp(-7.5) and let colour leak around objects; a ceiling keeps edges closed.
+_CEILING_FACTOR = 10.0
 _PAINTED_ALPHA = 128
 _MAX_ITERATIONS = 100  # conjugate-gradient steps per pyramid level above the coarsest
 _ALL_SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
@@ -65,13 +72,9 @@ def read_hints(data: bytes | str, photo_size: tuple[int, int], max_pixels: int) 
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInputError(f"the hints file is not a readable image ({exc.__class__.__name__})") from None
-    if "A" not in img.getbands() and "transparency" not in img.info:
-        raise BadInputError("the hints image has no transparency: paint strokes on a transparent PNG")
-    width, height = photo_size
-    if abs(img.width / img.height - width / height) > _ASPECT_TOLERANCE * (width / height):
-        raise BadInputError(
-            f"the hints image is {img.width}×{img.height}, which is not the shape of the photo ({width}×{height})"
-        )
+    problem = hints_problem(img, photo_size)
+    if problem is not None:
+        raise BadInputError(problem)
     rgba = img.convert("RGBA")
     if rgba.size != photo_size:
         rgba = rgba.resize(photo_size, Image.Resampling.NEAREST)
@@ -100,21 +103,25 @@ def hints_at(rgba: np.ndarray, size: tuple[int, int] | None = None) -> Hints:
 def _laplacian(guide: np.ndarray) -> sp.csr_matrix:
     """The graph Laplacian D - W of the 8-connected pixel grid with Levin's luminance affinities.
 
-    w_rs = exp(-(Y_r - Y_s)² / 2 s²) with s² the mean of the two pixels' local variances, so W is
+    w_rs = exp(-(Y_r - Y_s)² / 0.6 s²) with s² the mean of the two pixels' local variances, so W is
     symmetric and Levin's "U(r) = weighted mean of its neighbours" is row r of (D - W) U = 0.
     """
     height, width = guide.shape
     count = height * width
     padded = np.pad(guide, 1, mode="edge")
     around = np.stack([padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _ALL_SHIFTS])
-    variance = np.maximum(around.var(axis=0), _VARIANCE_FLOOR)
+    variance = around.var(axis=0)
+    # Film grain: differences at the level of the image's typical local variation count as similar,
+    # or grain would block colour from spreading inside objects (Levin's floor alone assumes no noise).
+    floor = max(_VARIANCE_FLOOR, _GRAIN_FACTOR * float(np.median(variance)))
+    variance = np.clip(variance, floor, _CEILING_FACTOR * floor)
     index = np.arange(count).reshape(height, width)
     rows, cols, values = [], [], []
     for dy, dx in _FORWARD_SHIFTS:  # each pair once, then mirrored
         here = (slice(0, height - dy), slice(max(0, -dx), width - max(0, dx)))
         there = (slice(dy, height), slice(max(0, dx), width - max(0, -dx)))
         spread = 0.5 * (variance[here] + variance[there])
-        weight = np.exp(-((guide[here] - guide[there]) ** 2) / (2.0 * spread)).reshape(-1)
+        weight = np.exp(-((guide[here] - guide[there]) ** 2) / (_SPREAD_SCALE * spread)).reshape(-1)
         rows.append(index[here].reshape(-1))
         cols.append(index[there].reshape(-1))
         values.append(weight)

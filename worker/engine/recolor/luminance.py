@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from shared.errors import BadInputError
 from shared.images import ImageSource, load_image
 
 LUMA_WEIGHTS = np.array([19595, 38470, 7471], dtype=np.int64)
@@ -89,7 +88,8 @@ def load_scan(source: ImageSource, max_pixels: int, min_side: int = 16, max_side
     """
     rgb = load_image(source, max_pixels, min_side)
     deep = _sixteen_bit_grey(source)
-    luma = deep if deep is not None and deep.shape == (rgb.height, rgb.width) else luma_of(np.asarray(rgb))
+    # Pillow's "L" conversion is the Y formula above, computed without whole-image int64 copies.
+    luma = deep if deep is not None and deep.shape == (rgb.height, rgb.width) else np.asarray(rgb.convert("L"))
     del rgb
     if max_side and max(luma.shape) > max_side:
         scale = max_side / max(luma.shape)
@@ -138,8 +138,3 @@ def compose_band(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     wanted = (y[..., None] + offsets).reshape(-1, 3)
     rgb = _exact_rounding(luma.reshape(-1).astype(np.int64), wanted, top)
     return rgb.reshape(*luma.shape, 3).astype(luma.dtype)
-
-
-def check_same_size(name: str, size: tuple[int, int], expected: tuple[int, int]) -> None:
-    if size != expected:
-        raise BadInputError(f"{name} is {size[0]}×{size[1]}; the photo is {expected[0]}×{expected[1]}")

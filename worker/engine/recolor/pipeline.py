@@ -175,8 +175,16 @@ def recolor(
     small_luma = resize(scan.luma, size)
     guide = small_luma.astype(np.float32) / np.float32(scan.top)
     luma8 = guide * np.float32(255.0)
+    if stylized is not None and stylized.shape[:2] != scan.luma.shape:
+        stylized = resize(stylized, scan.size)
     sources = _Sources(exemplar, hints, stylized)
-    model = _model(guide, _working_chroma(guide, luma8, sources, options, solve_side), options.chroma_smoothing)
+    # A render's own chroma, unsmoothed, is used as it is at full size (today's recolor).
+    as_rendered = stylized is not None and options.chroma_smoothing <= 0 and exemplar is None and hints is None
+    model = (
+        None
+        if as_rendered
+        else _model(guide, _working_chroma(guide, luma8, sources, options, solve_side), options.chroma_smoothing)
+    )
     if progress is not None:
         progress(1, total)
     output = np.empty((height, width, 3), dtype=scan.luma.dtype)
@@ -184,7 +192,10 @@ def recolor(
         if should_cancel is not None and should_cancel():
             raise RecolorCanceled("recolour canceled")
         rows = scan.luma[y0:y1]
-        chroma = model.apply_rows(rows.astype(np.float32) / np.float32(scan.top), y0, scan.size)
+        if model is None:
+            chroma = rgb_to_chroma(stylized[y0:y1])
+        else:
+            chroma = model.apply_rows(rows.astype(np.float32) / np.float32(scan.top), y0, scan.size)
         if hints is not None:  # painted pixels keep their own colour at full resolution
             painted = hint_solver.hints_at(hints[y0:y1])
             chroma = np.where(painted.mask[..., None], painted.chroma, chroma)
