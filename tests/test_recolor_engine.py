@@ -143,7 +143,7 @@ def test_a_colour_photo_given_as_the_scan_is_converted_to_its_luminance(halves):
 
 
 def test_unusable_hints_and_exemplars_are_refused_with_a_reason(halves):
-    exemplar, truth = halves
+    _, truth = halves
     grey = png(luma_of(truth))
     size = (truth.shape[1], truth.shape[0])
     with pytest.raises(BadInputError, match="no transparency"):
