@@ -8,6 +8,8 @@ on the photo's exact luminance. Everything else renders unchanged.
 
 from __future__ import annotations
 
+import logging
+import resource
 from functools import partial
 from typing import Any
 
@@ -22,6 +24,8 @@ from worker.engine.render import RenderCanceled
 from worker.jobs.optimize_render import RenderFunction
 from worker.runtime.context import WorkerContext
 
+log = logging.getLogger(__name__)
+
 
 def _read(storage: Storage, sources: dict[str, Any], name: str, what: str) -> bytes | None:
     key = sources.get(name)
@@ -31,6 +35,12 @@ def _read(storage: Storage, sources: dict[str, Any], name: str, what: str) -> by
         return storage.get_bytes(key)
     except NotFoundError:
         raise BadInputError(f"the {what} is no longer stored (it was deleted after the job was submitted)") from None
+
+
+def _resident_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def recolor_render(
@@ -48,9 +58,15 @@ def recolor_render(
     )
 
     def recolored(*args: Any, **callbacks: Any) -> np.ndarray:
+        before_mb = _resident_mb()
         try:
-            return renderer(*args, **callbacks)
+            pixels = renderer(*args, **callbacks)
         except RecolorCanceled as exc:  # the item executor knows the engine's cancel
             raise RenderCanceled(str(exc)) from None
+        # An upper bound of what the recolour held: the process's peak since start, less what it held before.
+        grew_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before_mb
+        log.info("recoloured %d×%d: peak growth %.0f MB (limit %d MB)", pixels.shape[1], pixels.shape[0], grew_mb,
+                 renderer.options.memory_limit_mb)  # fmt: skip
+        return pixels
 
     return recolored
