@@ -21,9 +21,8 @@ from playwright.sync_api import expect
 from benchmarks.colour_difference import ciede2000, srgb_to_lab
 from cli.client import FarmClient
 from cli.stack import LocalStack
-from shared.settings import Settings
+from tests.cli_process import cli_farm
 from tests.cli_process import run_stylefarm as run
-from tests.conftest_farm import free_port
 from tests.test_web_ui import _enter_key, browser  # noqa: F401 - the browser fixture, reused
 from worker.engine.recolor.luminance import luma_of
 
@@ -33,23 +32,14 @@ SCENE = {"sky": (110, 160, 220), "barn": (170, 40, 35), "grass": (60, 140, 50)}
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
-    home = tmp_path_factory.mktemp("recolor-farm")
-    env = {
-        "STYLEFARM_HOME": str(home),
-        "STYLEFARM_MODEL_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "shared-model-cache"),
-        "STYLEFARM_RECOLOR_MEMORY_LIMIT_MB": str(MEMORY_LIMIT_MB),
-        "STYLEFARM_TASK_SOFT_TIME_LIMIT_S": "600",
-    }
-    stack = LocalStack(Settings(home=home, model_cache_dir=env["STYLEFARM_MODEL_CACHE_DIR"]), free_port(), env=env)
-    try:
-        stack.start(timeout_s=90)
-        key = run("keys", "create", "archive", env=env).stdout.strip().splitlines()[-1]
-        yield stack, {**env, "STYLEFARM_API_URL": stack.url, "STYLEFARM_API_KEY": key}
-    finally:
-        stack.stop()
-        log = stack.log_dir / "worker.log"
-        if log.exists():
-            print("--- worker.log (tail) ---\n" + log.read_text(errors="replace")[-3000:])
+    limits = {"STYLEFARM_RECOLOR_MEMORY_LIMIT_MB": str(MEMORY_LIMIT_MB), "STYLEFARM_TASK_SOFT_TIME_LIMIT_S": "600"}
+    with cli_farm(tmp_path_factory, "archive", **limits) as (stack, env):
+        try:
+            yield stack, env
+        finally:
+            log = stack.log_dir / "worker.log"
+            if log.exists():
+                print("--- worker.log (tail) ---\n" + log.read_text(errors="replace")[-3000:])
 
 
 def scene(height: int = 180, width: int = 240) -> np.ndarray:

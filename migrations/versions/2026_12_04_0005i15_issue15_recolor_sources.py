@@ -5,7 +5,7 @@ hints image from storage; the API resolves them per input at submission (the sto
 resolves styles into ``style_ref``, so a worker never looks names up and a renamed style or a
 removed upload name does not change a queued job.
 
-Revision ID: 0005_issue15
+Revision ID: 0005i15
 Revises: 0004b
 Create Date: 2026-12-04 14:20:00+00:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_issue15"
+revision: str = "0005i15"
 down_revision: str | None = "0004b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
