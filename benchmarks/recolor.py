@@ -6,12 +6,13 @@ never the target itself). Modes:
 
 (a)  today's ``recolor`` colour mode with a painting (Starry Night), chroma as the network made it;
 (a') the same with the guided filter (``chroma_smoothing``, the farm's default);
-(b)  colour from the exemplar (Welsh et al. 2002 + Reinhard et al. 2001, guided filter);
+(b)  colour from the exemplar (Welsh et al. 2002 + Reinhard et al. 2001, guided filter), matched
+     on luminance statistics only; (b') also on the style predictor's features (what the farm does);
 (c)  colour from 15 strokes painted with the true colour at 15 random spots (Levin et al. 2004).
 
 Printed per mode: mean CIEDE2000 to the true photo (``benchmarks/colour_difference.py``), that
 mean relative to (a) (the baseline, same run), and the chroma's high-frequency energy relative
-to the true photo's (mean and worst photo). Floors (issue 15): (b) and (c) at least 30 % below
+to the true photo's (mean and worst photo). Floors (issue 15): (b), (b') and (c) at least 30 % below
 (a) in ΔE00; every mode's high-frequency ratio at most 1.5.
 
     PYTHONPATH=. python -m benchmarks.recolor              # 5 photos at 512 px (~1 min on 2 idle cores)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ from PIL import Image
 from benchmarks.colour_difference import chroma_high_frequency, mean_ciede2000
 from worker.engine.recolor.luminance import Scan, luma_of
 from worker.engine.recolor.pipeline import RecolorOptions, recolor
+from worker.engine.recolor.predictor_features import predictor_features
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.engine.styles import StyleComponent, StyleSpec
 
@@ -48,7 +51,8 @@ PHOTOS = [
 ]
 PAINTING = DATA / "styles" / "starry_night_van_gogh.jpg"
 STROKES = 15
-MODES = ["(a) recolor, painting", "(a') recolor + guided filter", "(b) exemplar", "(c) 15 hint strokes"]
+MODES = ["(a) recolor, painting", "(a') recolor + guided filter", "(b) exemplar, luminance statistics"]
+MODES += ["(c) 15 hint strokes", "(b') exemplar, + predictor (farm)"]
 
 
 def halves(path: Path, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +100,7 @@ def main() -> None:
             MODES[0]: (RecolorOptions(chroma_smoothing=0.0), {"stylized": stylized}),
             MODES[1]: (smoothed, {"stylized": stylized}),
             MODES[2]: (smoothed, {"exemplar": example}),
+            MODES[4]: (smoothed, {"exemplar": example, "features": partial(predictor_features, engine)}),
             MODES[3]: (smoothed, {"hints": hint_strokes(truth, STROKES, index)}),
         }
         for mode, (options, sources) in runs.items():
@@ -107,12 +112,12 @@ def main() -> None:
         print(f"  {name}: " + ", ".join(f"{m.split()[0]} {r[-1][0]:.1f}" for m, r in results.items()), flush=True)
     baseline = float(np.mean([r[0] for r in results[MODES[0]]]))
     print(f"\n{args.photos} photos, right halves at {args.side} px; exemplar = left half; smoothing {args.smoothing}")
-    print(f"{'mode':32} {'mean dE00':>9} {'vs (a)':>7} {'HF/true mean':>12} {'HF/true max':>11} {'s/photo':>8}")
+    print(f"{'mode':34} {'mean dE00':>9} {'vs (a)':>7} {'HF/true mean':>12} {'HF/true max':>11} {'s/photo':>8}")
     for mode, rows in results.items():
         delta = float(np.mean([r[0] for r in rows]))
         energy = [r[1] for r in rows]
         seconds = float(np.mean([r[2] for r in rows]))
-        line = f"{mode:32} {delta:9.2f} {delta / baseline:7.2f} {np.mean(energy):12.2f} {max(energy):11.2f}"
+        line = f"{mode:34} {delta:9.2f} {delta / baseline:7.2f} {np.mean(energy):12.2f} {max(energy):11.2f}"
         print(f"{line} {seconds:8.2f}")
     print("floors: (b), (c) dE00 <= 0.70 x (a); HF/true max <= 1.5 for every mode")
 

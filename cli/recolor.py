@@ -7,12 +7,14 @@ imports it only when such a render runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from cli.render import build_style, render_file
 from shared.errors import BadInputError
 from shared.settings import Settings
 from worker.engine.recolor.colorize import RecolorRenderer, recolor_options
+from worker.engine.recolor.predictor_features import predictor_features
 from worker.engine.render import RenderOptions, StyleEngine
 from worker.jobs.encoding import OUTPUT_FORMATS
 
@@ -44,6 +46,7 @@ def colorize_file(
         None if colorizing else engine.render,
         lambda: colorize_from,
         lambda: None if hints is None else str(hints),
+        partial(predictor_features, engine),
     )
     style = build_style(styles, weights) if styles else None
     return render_file(renderer, input_path, output_path, style, options)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from shared.schemas.jobs import JobCreate
 from shared.storage import Storage
 from worker.engine.recolor.colorize import RecolorRenderer, recolor_options
 from worker.engine.recolor.pipeline import RecolorCanceled
+from worker.engine.recolor.predictor_features import predictor_features
 from worker.engine.render import RenderCanceled
 from worker.jobs.optimize_render import RenderFunction
 from worker.runtime.context import WorkerContext
@@ -55,6 +56,7 @@ def recolor_render(
         render,
         partial(_read, storage, sources or {}, "exemplar_key", "exemplar image"),
         partial(_read, storage, sources or {}, "hints_key", "hints image"),
+        partial(predictor_features, context.engine),
     )
 
     def recolored(*args: Any, **callbacks: Any) -> np.ndarray:

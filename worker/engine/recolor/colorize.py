@@ -18,7 +18,7 @@ from shared.settings import Settings
 from worker.engine.recolor.exemplar import ExemplarOptions
 from worker.engine.recolor.hints import read_hints
 from worker.engine.recolor.luminance import load_scan
-from worker.engine.recolor.pipeline import CancelCheck, ProgressCallback, RecolorOptions, recolor
+from worker.engine.recolor.pipeline import CancelCheck, PixelFeatures, ProgressCallback, RecolorOptions, recolor
 
 DEEP_FORMATS = ("png", "tiff")  # output formats that keep 16 bits per channel
 
@@ -54,6 +54,7 @@ def colorize(
     stylized: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
+    features: PixelFeatures | None = None,
 ) -> np.ndarray:
     """``photo`` coloured from an exemplar, hints (bytes or path of a transparent image) or a render.
 
@@ -70,6 +71,7 @@ def colorize(
         stylized=stylized,
         progress=progress,
         should_cancel=should_cancel,
+        features=features,
     )
 
 
@@ -90,13 +92,16 @@ class RecolorRenderer:
     stylize: Callable[..., np.ndarray] | None = None
     exemplar: Callable[[], ImageSource | None] | None = None
     hints: Callable[[], bytes | str | None] | None = None
+    features: PixelFeatures | None = None  # extra exemplar-matching features (the style predictor's)
 
     def __call__(self, photo: ImageSource, style: Any, render_options: Any, **callbacks: Any) -> np.ndarray:
         limits = ReadLimits(render_options.max_pixels, render_options.min_side, render_options.max_output_side)
         exemplar = self.exemplar() if self.exemplar is not None else None
         hints = self.hints() if self.hints is not None else None
         if exemplar is not None or hints is not None:
-            return colorize(photo, self.options, limits, exemplar=exemplar, hints=hints, **callbacks)
+            return colorize(
+                photo, self.options, limits, exemplar=exemplar, hints=hints, features=self.features, **callbacks
+            )
         if self.stylize is None:
             raise ValueError("a recolour needs an exemplar, hints or a render to take colours from")
         stylized = self.stylize(photo, style, render_options, **callbacks)

@@ -80,10 +80,17 @@ def _jittered_grid(height: int, width: int, count: int, rng: np.random.Generator
     return (grid_y * width + grid_x).reshape(-1)
 
 
-def exemplar_chroma(luma: np.ndarray, exemplar: np.ndarray, options: ExemplarOptions | None = None) -> np.ndarray:
+def exemplar_chroma(
+    luma: np.ndarray,
+    exemplar: np.ndarray,
+    options: ExemplarOptions | None = None,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Cb, Cr (8-bit units, float32 [h, w, 2]) for the grey ``luma`` [h, w] (0–255) from ``exemplar``.
 
     ``exemplar`` is uint8 RGB at a comparable scale (its own size; it need not match the target's).
+    ``extra``: further per-pixel features of the target and the exemplar ([h, w, d] each), appended
+    to the luminance features (``benchmarks/recolor.py`` measures the style predictor's this way).
     """
     from worker.engine.recolor.luminance import rgb_to_chroma
 
@@ -95,10 +102,13 @@ def exemplar_chroma(luma: np.ndarray, exemplar: np.ndarray, options: ExemplarOpt
     source_l = (source_l - source_l.mean()) * (target_l.std() / max(float(source_l.std()), 1e-6)) + target_l.mean()
     rng = np.random.default_rng(options.seed)
     picked = _jittered_grid(*source_l.shape, options.samples, rng)
-    source_features = _features(source_l, options.window, options.spread_weight)[picked]
+    source_features = _features(source_l, options.window, options.spread_weight)
     source_colour = source[..., 1:].reshape(-1, 2)[picked]
-    tree = cKDTree(source_features)
     target_features = _features(target_l, options.window, options.spread_weight)
+    if extra is not None:
+        target_features = np.concatenate([target_features, extra[0].reshape(target_features.shape[0], -1)], axis=1)
+        source_features = np.concatenate([source_features, extra[1].reshape(source_features.shape[0], -1)], axis=1)
+    tree = cKDTree(source_features[picked])
     k = min(options.neighbours, len(picked))
     distance, index = tree.query(target_features, k=k, workers=-1)
     if k == 1:

@@ -21,10 +21,12 @@ from shared.errors import LimitExceededError, StyleFarmError
 from worker.engine.recolor import guided_filter
 from worker.engine.recolor import hints as hint_solver
 from worker.engine.recolor.exemplar import ExemplarOptions, exemplar_chroma
-from worker.engine.recolor.luminance import BAND_ROWS, Scan, compose_band, rgb_to_chroma
+from worker.engine.recolor.luminance import BAND_ROWS, Scan, compose_band, luma_of, rgb_to_chroma
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
+# (grey target, grey exemplar) → per-pixel features of each, matched along with luminance statistics.
+PixelFeatures = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 # Bytes per working-size pixel (guide, chroma, filter terms) and per solved pixel (matrix and
 # SuperLU factors of a 9-point system, measured on 640 × 480: about 0.9 KB).
 _WORKING_BYTES_PER_PIXEL = 120
@@ -118,7 +120,12 @@ class _Sources:
 
 
 def _working_chroma(
-    guide: np.ndarray, luma8: np.ndarray, sources: _Sources, options: RecolorOptions, solve_side: int
+    guide: np.ndarray,
+    luma8: np.ndarray,
+    sources: _Sources,
+    options: RecolorOptions,
+    solve_side: int,
+    features: PixelFeatures | None,
 ) -> np.ndarray:
     """Chroma [h, w, 2] at the working size from whichever sources were given."""
     size = (guide.shape[1], guide.shape[0])
@@ -132,7 +139,8 @@ def _working_chroma(
             example = resize(
                 example, working_size((example.shape[1], example.shape[0]), round(max(example.shape[:2]) * scale))
             )
-        chroma = exemplar_chroma(luma8, example, options.exemplar)
+        extra = None if features is None else features(luma8, luma_of(example).astype(np.float32))
+        chroma = exemplar_chroma(luma8, example, options.exemplar, extra)
     if sources.hints is not None:
         solve_size = working_size(size, solve_side)
         strokes = hint_solver.hints_at(sources.hints, solve_size)
@@ -159,11 +167,13 @@ def recolor(
     stylized: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
+    features: PixelFeatures | None = None,
 ) -> np.ndarray:
     """The scan in colour, [H, W, 3] of the scan's dtype (uint16 for 16-bit scans with ``keep_16bit``).
 
     Give ``exemplar`` (RGB), ``hints`` (RGBA strokes at the scan's size), both, or ``stylized``
-    (an RGB render of the scan at its size). Every output pixel's Y equals the scan's.
+    (an RGB render of the scan at its size). Every output pixel's Y equals the scan's. ``features``
+    adds per-pixel features to the exemplar match (``predictor_features.py``).
     """
     if not options.keep_16bit:
         scan = scan.as_8bit()
@@ -180,11 +190,10 @@ def recolor(
     sources = _Sources(exemplar, hints, stylized)
     # A render's own chroma, unsmoothed, is used as it is at full size (today's recolor).
     as_rendered = stylized is not None and options.chroma_smoothing <= 0 and exemplar is None and hints is None
-    model = (
-        None
-        if as_rendered
-        else _model(guide, _working_chroma(guide, luma8, sources, options, solve_side), options.chroma_smoothing)
-    )
+    model = None
+    if not as_rendered:
+        chroma = _working_chroma(guide, luma8, sources, options, solve_side, features)
+        model = _model(guide, chroma, options.chroma_smoothing)
     if progress is not None:
         progress(1, total)
     output = np.empty((height, width, 3), dtype=scan.luma.dtype)
