@@ -119,7 +119,7 @@ def main() -> None:
         seconds = float(np.mean([r[2] for r in rows]))
         line = f"{mode:34} {delta:9.2f} {delta / baseline:7.2f} {np.mean(energy):12.2f} {max(energy):11.2f}"
         print(f"{line} {seconds:8.2f}")
-    print("floors: (b), (c) dE00 <= 0.70 x (a); HF/true max <= 1.5 for every mode")
+    print("floors: (b), (b'), (c) dE00 <= 0.70 x (a); HF/true max <= 1.5 for every mode")
 
 
 if __name__ == "__main__":
