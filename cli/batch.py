@@ -7,7 +7,7 @@ since a video job's items (segments, then a join) differ from an image job's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cli.client import FarmClient
@@ -38,11 +38,13 @@ def submit_batches(
     threads: int,
     uploaded: dict[str, LocalInput],
     idempotency_key: str | None = None,
+    chunk_fields: Callable[[list[LocalInput]], dict[str, Any]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Upload and submit chunk by chunk, yielding each created job.
 
     ``uploaded`` is filled with upload id → local file as uploads finish, so the caller can name
-    the outputs (and knows what was sent if a later chunk is refused).
+    the outputs (and knows what was sent if a later chunk is refused). ``chunk_fields`` adds fields
+    that depend on the chunk's files (each scan's exemplar and hints, ``cli/recolor_batch.py``).
     """
     number = 0
     for media in ("image", "video"):
@@ -50,7 +52,8 @@ def submit_batches(
         for chunk in chunks(of_media, chunk_size):
             ids = map_in_threads(lambda local: client.upload(local.path, local.media)["id"], chunk, threads)
             uploaded.update(zip(ids, chunk, strict=True))
-            for body in job_bodies(params, ids, media):
+            extra = chunk_fields(chunk) if chunk_fields is not None and media == "image" else {}
+            for body in job_bodies({**params, **extra}, ids, media):
                 key = f"{idempotency_key}-{number}" if idempotency_key and number else idempotency_key
                 yield client.create_job(body, key)
                 number += 1

@@ -7,6 +7,7 @@ codes are listed in ``cli.options`` (and in ``--help``).
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from cli.inputs import LocalInput, find_inputs, style_choices
 from cli.options import echo_json, fail, farm_client, farm_options, follow_options
 from cli.output import batch_document, item_line, job_line, print_batch_result, print_table
 from cli.progress import JobStalled, wait_all
+from cli.recolor_batch import RecolorSources
+from cli.recolor_options import recolor_options
 from cli.settings import ClientSettings
 
 JOB_STATUSES = ["queued", "running", "paused", "succeeded", "failed", "canceled"]
@@ -53,7 +56,6 @@ def _note_skipped(skipped: list[Path]) -> None:
     "--style",
     "styles",
     multiple=True,
-    required=True,
     help="builtin:N, a style id or your style's name; NAME:WEIGHT gives a blend weight. Repeat for more.",
 )
 @click.option("--weight", "weights", multiple=True, type=float, help="Blend weight per --style, in order.")
@@ -92,6 +94,7 @@ def _note_skipped(skipped: list[Path]) -> None:
 @click.option(
     "--progress/--no-progress", "show_progress", default=True, help="Progress bars on stderr (off with --json)."
 )
+@recolor_options(exemplar_may_be_a_style=True)
 @follow_options
 @farm_options
 @control_options
@@ -121,14 +124,21 @@ def submit(
     api_url: str | None,
     api_key: str | None,
     as_json: bool,
+    colorize_from: str | None,
+    hints: Path | None,
+    chroma_smoothing: float | None,
     **flags: Any,
 ) -> None:
     """Upload PATHS (image or video files, or folders of them) and render them in the given styles.
 
     Several --style values give one output per style; with --blend, one blended output per input.
+    With --colorize-from and/or --hints (instead of --style), colour black-and-white scans.
     Without --wait, prints the id of each job (one job per chunk of inputs).
     """
     settings = ClientSettings()
+    recolor = RecolorSources(colorize_from, hints)
+    if bool(styles) == recolor.active:
+        raise click.UsageError("give --style, or --colorize-from/--hints to colour scans (not both)")
     client = farm_client(api_url, api_key, settings)
     controls = controls_from(flags)
     controls.check(len(styles))
@@ -146,6 +156,7 @@ def submit(
         "priority": priority,
         "preview": preview,
     }
+    params["chroma_smoothing"] = chroma_smoothing
     params = {name: value for name, value in params.items() if value is not None}  # unset: the style's defaults
     try:
         params = job_controls(client, controls, params)  # uploads mask files once, for every chunk
@@ -155,13 +166,16 @@ def submit(
     _note_skipped(found.skipped)
     if not found.inputs:
         raise click.UsageError("no images or videos found in the given paths")
+    recolor.check(found.inputs)
     threads = threads or settings.cli_io_threads
     jobs: list[dict[str, Any]] = []
     uploaded: dict[str, LocalInput] = {}
     downloads: list[PlannedDownload] = []
     try:
         chunk_size = chunk_size or settings.cli_chunk_size
-        for job in submit_batches(client, found.inputs, params, chunk_size, threads, uploaded, idempotency_key):
+        extra = partial(recolor.fields, client) if recolor.active else None
+        batches = submit_batches(client, found.inputs, params, chunk_size, threads, uploaded, idempotency_key, extra)
+        for job in batches:
             jobs.append(job)  # one by one: after an error, the jobs already made are still listed
         if wait or download:
             jobs = _follow(client, jobs, show_progress and not as_json, stall_timeout_s)

@@ -16,6 +16,7 @@ import click
 
 from cli.control_options import control_options, controls_from
 from cli.exit_codes import EXIT_CODES_HELP
+from cli.recolor_options import recolor_options
 from shared.errors import StyleFarmError
 
 LAZY_COMMANDS = {
@@ -74,7 +75,7 @@ def _fail(exc: StyleFarmError) -> None:
 @main.command()
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--style", "styles", multiple=True, required=True, help="builtin:N (0-25) or a style image path.")
+@click.option("--style", "styles", multiple=True, help="builtin:N (0-25) or a style image path.")
 @click.option("--weight", "weights", multiple=True, type=float, help="Blend weight per --style, in order.")
 @click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True)
 @click.option("--preserve-color", is_flag=True, help="Keep the photo's colours (stylized luminance).")
@@ -101,6 +102,7 @@ def _fail(exc: StyleFarmError) -> None:
 @click.option("--optimize-side", type=click.IntRange(32), default=512, show_default=True,
               help="Optimize: long side of the whole-image optimization; larger outputs refine in tiles.")  # fmt: skip
 @control_options
+@recolor_options
 def render(
     input_path: Path,
     output_path: Path,
@@ -114,9 +116,15 @@ def render(
     max_side: int | None,
     device: str | None,
     method: str,
+    colorize_from: Path | None,
+    hints: Path | None,
+    chroma_smoothing: float | None,
     **optimize: Any,
 ) -> None:
-    """Stylize INPUT_PATH into OUTPUT (format from its extension) on this machine."""
+    """Stylize INPUT_PATH into OUTPUT (format from its extension) on this machine.
+
+    With --colorize-from and/or --hints, colour a black-and-white photo instead (no --style).
+    """
     from worker.engine.startup import collector_paused_for_torch
 
     with collector_paused_for_torch():  # torch's import without ~0.5 s of GC rescans, at start and exit
@@ -139,6 +147,13 @@ def render(
             **option_values(controls, output_path),
         )
         engine = engine_from_settings(settings, device)
+        if colorize_from or hints or (recolor and method == "fast"):  # issue 15: exemplar, hints, cleaned --recolor
+            from cli.recolor import colorize_file
+
+            written = colorize_file(engine, settings, input_path, output_path, options, styles, weights,
+                                    colorize_from, hints, chroma_smoothing)  # fmt: skip
+            click.echo(str(written))
+            return
         style = build_style(styles, weights)
         if method == "fast":
             engine = ControlledEngine(engine, controls)  # type: ignore[assignment]

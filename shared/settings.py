@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     metrics_window_items: int = Field(default=10_000, ge=1)  # latest rendered items the /metrics histograms read
     queue_estimate_window_items: int = Field(default=200, ge=1)  # latest rendered items a job's ETA averages
 
+    # Archival recolouring (issue 15, worker/engine/recolor/): how strongly chroma is smoothed along the
+    # photo's edges (0 off, 1 strong; a job may choose), the long side at which chroma is formed, the
+    # long side at which painted hints are solved, and the memory one recolour may plan to hold.
+    chroma_smoothing: float = Field(default=0.5, ge=0.0, le=1.0)
+    recolor_working_side: int = Field(default=1024, ge=64, le=8192)
+    recolor_hint_solve_side: int = Field(default=640, ge=64, le=4096)
+    recolor_memory_limit_mb: int = Field(default=2048, ge=64)
+
     # Web page: a job's event stream (one stream holds one sync gunicorn worker, so it is bounded
     # below gunicorn's 30 s timeout; clients reconnect).
     job_events_max_s: float = Field(default=20.0, gt=0, le=3600)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from cli.stack import LocalStack
 from shared.settings import Settings
-from tests.cli_process import run_stylefarm
+from tests.cli_process import cli_farm, run_stylefarm
 from tests.conftest_farm import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,19 +28,8 @@ run = run_stylefarm
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
-    home = tmp_path_factory.mktemp("cli-farm")
-    env = {
-        "STYLEFARM_HOME": str(home),
-        "STYLEFARM_MODEL_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "shared-model-cache"),
-        "STYLEFARM_MIN_INPUT_SIDE": "32",
-    }
-    stack = LocalStack(Settings(home=home, model_cache_dir=env["STYLEFARM_MODEL_CACHE_DIR"]), free_port(), env=env)
-    try:
-        stack.start(timeout_s=90)
-        key = run("keys", "create", "cli-tenant", env=env).stdout.strip().splitlines()[-1]
-        yield stack, {**env, "STYLEFARM_API_URL": stack.url, "STYLEFARM_API_KEY": key}
-    finally:
-        stack.stop()
+    with cli_farm(tmp_path_factory, "cli-tenant", STYLEFARM_MIN_INPUT_SIDE="32") as served:
+        yield served
 
 
 def small_photo(data_dir: Path, name: str, size: tuple[int, int], destination: Path) -> Path:

@@ -85,3 +85,25 @@ def test_render_keeps_an_rgba_products_alpha_and_object_under_mask_alpha_keep(da
 def test_render_refuses_region_masks_that_do_not_pair_with_the_styles(data_dir, tmp_path):
     result = render_cat(data_dir, tmp_path, "--style", "builtin:1", "--style", "builtin:2", "--region-mask", "auto")
     assert result.returncode == 2 and "--region-mask" in result.stderr
+
+
+def test_render_colours_a_grey_photo_from_hints_or_cleans_a_recolor_keeping_its_luminance(data_dir, tmp_path):
+    with Image.open(data_dir / "photos" / "chelsea_cat.png") as img:
+        grey = np.asarray(img.convert("L").resize((160, 120)))
+    scan = tmp_path / "scan.png"
+    Image.fromarray(grey).save(scan)
+    strokes = np.zeros((60, 80, 4), dtype=np.uint8)  # a half-size canvas: scaled up to the photo
+    strokes[20:24, 10:40] = (190, 120, 60, 255)
+    hints = tmp_path / "hints.png"
+    Image.fromarray(strokes).save(hints)
+    runs = {"hinted": ["--hints", str(hints)], "painterly": ["--style", "builtin:3", "--recolor"]}
+    for name, options in runs.items():
+        output = tmp_path / f"{name}.png"
+        result = run_cli("render", str(scan), "-o", str(output), *options, "--chroma-smoothing", "0.6",
+                         cache=tmp_path / "cache")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        with Image.open(output) as out:
+            assert np.array_equal(np.asarray(out.convert("L")), grey), name
+    both = run_cli("render", str(scan), "-o", str(tmp_path / "x.png"), "--hints", str(hints), "--style", "builtin:3",
+                   cache=tmp_path / "cache")  # fmt: skip
+    assert both.returncode == 2 and "leave out --style" in both.stderr

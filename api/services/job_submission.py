@@ -20,16 +20,20 @@ from api.common import job_items
 from api.services.image_inputs import PRESIGNED_PREFIX, check_upload_size, inspect_image
 from api.services.job_controls import checked_mask_keys, item_settings
 from api.services.optimize_checks import check_optimize_request
+from api.services.recolor_sources import recolor_sources
 from api.services.style_refs import resolve_style_groups
 from api.services.upload_records import record_checked_bytes, tenant_uploads
 from api.services.video_submission import video_job_items
 from shared.db import Job, JobItem, JobStatus, Upload
 from shared.errors import BadInputError, ConflictError, StyleFarmError
 from shared.schemas.jobs import JobCreate
+from shared.schemas.style_refs import StyleRef
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.video.output import requested_output
 from shared.webhooks.targets import check_webhook_target
+
+COLORIZED = StyleRef(label="colorized", components=[])  # the "style" of items coloured from exemplars or hints
 
 
 @dataclass
@@ -87,9 +91,11 @@ def submit_job(
     if request.callback_url is not None:
         check_webhook_target(request.callback_url, allow_private=settings.webhook_allow_private)
     uploads = _inputs(session, storage, settings, tenant_id, request.inputs)
-    style_refs = resolve_style_groups(session, tenant_id, request.style_groups())
+    # A colourised job (issue 15) has one item per input, coloured from its exemplar and/or hints.
+    style_refs = [COLORIZED] if request.colorizes else resolve_style_groups(session, tenant_id, request.style_groups())
     masks = checked_mask_keys(session, tenant_id, request, uploads)  # 400 for a mask that does not fit
     style_refs = [ref.model_copy(update={"masks": masks}) for ref in style_refs]
+    colour_sources = recolor_sources(session, storage, tenant_id, request, uploads)
     if request.method == "optimize":
         check_optimize_request(request.kind, request.optimize, style_refs, settings)
     job = Job(
@@ -114,6 +120,7 @@ def submit_job(
                 input_key=upload.storage_key,
                 style_ref=ref.model_dump(mode="json"),
                 render_settings=item_settings(session, request, ref),
+                recolor_sources=None if colour_sources is None else colour_sources[position],  # one item per input
             )
             for position, (upload, ref) in enumerate((upload, ref) for upload in uploads for ref in style_refs)
         ]

@@ -131,6 +131,8 @@ class JobItem(TimestampMixin, Base):
     render_settings: Mapped[dict[str, Any] | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Issue 15: storage keys of the exemplar and/or hints that colour this item ({"exemplar_key", "hints_key"}).
+    recolor_sources: Mapped[dict[str, Any] | None]
 
     job: Mapped[Job] = relationship(back_populates="items", lazy="raise")
 

@@ -26,6 +26,7 @@ from shared.webhooks.targets import check_url_form
 JobKindName = Literal["image", "multi_style", "recolor", "video"]
 OutputFormat = Literal["png", "jpeg", "webp", "tiff"]
 ColorModeName = Literal["stylized", "preserve", "recolor"]
+RecolorSource = Annotated[str, Field(min_length=1, max_length=200)]
 CallbackUrl = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(check_url_form)]
 
 
@@ -59,7 +60,7 @@ class JobCreate(BaseModel):
 
     kind: JobKindName = "image"
     inputs: Annotated[list[str], Field(min_length=1, max_length=1000)]
-    styles: Annotated[list[StyleChoice], Field(min_length=1, max_length=64)]
+    styles: Annotated[list[StyleChoice], Field(default_factory=list, max_length=64)]  # none with colorize_from/hints
     blend: bool = False
     strength: float = Field(default=1.0, ge=0.0, le=1.0)
     color_mode: ColorModeName = "stylized"
@@ -90,6 +91,18 @@ class JobCreate(BaseModel):
     feather: int = Field(
         default=0, ge=0, le=MAX_FEATHER, description="Mask edge softening, in output pixels.", examples=[8]
     )
+    # Archival recolouring (issue 15): colour from an exemplar photo (an upload id or a style with an
+    # image) and/or painted hints (an upload id of a transparent image); one for all inputs or a list
+    # with one entry per input. The output keeps the photo's luminance exactly; no styles are used.
+    colorize_from: RecolorSource | list[RecolorSource | None] | None = Field(
+        default=None, description="Exemplar colour photo: an upload id or a style's name or id (or one per input)."
+    )
+    hints: RecolorSource | list[RecolorSource | None] | None = Field(
+        default=None, description="Upload id of a transparent image of coloured strokes (or one per input)."
+    )
+    chroma_smoothing: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Edge-aware chroma smoothing for recolour modes; None: the farm's."
+    )
 
     @model_validator(mode="after")
     def _kind_rules(self) -> JobCreate:
@@ -97,6 +110,36 @@ class JobCreate(BaseModel):
             self.color_mode = "recolor"
         check_mask_rules(self.kind, self.method, self.mask, [choice.mask for choice in self.styles])
         return self
+
+    @property
+    def colorizes(self) -> bool:
+        """Colour comes from an exemplar or hints rather than from a style."""
+        return self.colorize_from is not None or self.hints is not None
+
+    @model_validator(mode="after")
+    def _colorize_rules(self) -> JobCreate:
+        if not self.colorizes:
+            if not self.styles:
+                raise ValueError("give at least one style (or colorize_from / hints to colour a photo)")
+            return self
+        if self.styles:
+            raise ValueError("colorize_from and hints colour the photo without a style: leave out styles")
+        if self.kind not in ("image", "recolor"):
+            raise ValueError("colorize_from and hints apply to image and recolor jobs")
+        for name in ("colorize_from", "hints"):
+            value = getattr(self, name)
+            if isinstance(value, list) and len(value) != len(self.inputs):
+                raise ValueError(f"{name} lists {len(value)} entries for {len(self.inputs)} inputs")
+        for index in range(len(self.inputs)):
+            if self.recolor_choice("colorize_from", index) is None and self.recolor_choice("hints", index) is None:
+                raise ValueError(f"input {index} has neither an exemplar (colorize_from) nor hints")
+        self.color_mode = "recolor"
+        return self
+
+    def recolor_choice(self, name: str, index: int) -> str | None:
+        """The exemplar (``colorize_from``) or ``hints`` named for input ``index``, if any."""
+        value = getattr(self, name)
+        return value[index] if isinstance(value, list) else value
 
     def style_groups(self) -> list[list[StyleChoice]]:
         """The style (or blend) of each item per input: one group per output."""

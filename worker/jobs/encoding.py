@@ -34,6 +34,22 @@ def _save_options(fmt: str, quality: int) -> dict[str, Any]:
     return {}
 
 
+def _deep_bytes(pixels: np.ndarray, fmt: str) -> bytes:
+    """16-bit RGB as PNG or TIFF (OpenCV writes 16 bits per channel; Pillow's RGB is 8-bit only)."""
+    import cv2
+
+    if fmt not in ("PNG", "TIFF"):
+        raise BadInputError(f"{fmt} cannot hold 16 bits per channel; use png or tiff")
+    ok, encoded = cv2.imencode(".png" if fmt == "PNG" else ".tiff", np.ascontiguousarray(pixels[..., ::-1]))
+    if not ok:
+        raise BadInputError(f"could not encode a 16-bit {fmt}")
+    return encoded.tobytes()
+
+
+def _is_deep(pixels: np.ndarray | Image.Image) -> bool:
+    return isinstance(pixels, np.ndarray) and pixels.dtype == np.uint16
+
+
 def _as_image(pixels: np.ndarray | Image.Image) -> Image.Image:
     return pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
 
@@ -41,6 +57,8 @@ def _as_image(pixels: np.ndarray | Image.Image) -> Image.Image:
 def encode_image(pixels: np.ndarray | Image.Image, output_format: str, quality: int = 92) -> tuple[bytes, str]:
     """The encoded bytes and their content type; ``quality`` applies to JPEG and WebP."""
     fmt = pil_format(output_format)
+    if _is_deep(pixels):  # a 16-bit scan recoloured (worker/engine/recolor)
+        return _deep_bytes(pixels, fmt), Image.MIME[fmt]  # type: ignore[arg-type]
     buffer = io.BytesIO()
     _as_image(pixels).save(buffer, format=fmt, **_save_options(fmt, quality))
     return buffer.getvalue(), Image.MIME[fmt]
@@ -52,4 +70,7 @@ def save_image(pixels: np.ndarray | Image.Image, output: Path, quality: int = 92
     if fmt is None:
         raise BadInputError(f"unknown output format {output.suffix!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     output.parent.mkdir(parents=True, exist_ok=True)
+    if _is_deep(pixels):
+        output.write_bytes(_deep_bytes(pixels, fmt))  # type: ignore[arg-type]
+        return
     _as_image(pixels).save(output, format=fmt, **_save_options(fmt, quality))

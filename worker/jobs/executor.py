@@ -26,6 +26,7 @@ from worker.jobs.encoding import encode_image
 from worker.jobs.item_controls import controlled_render, with_item_settings, with_style_images
 from worker.jobs.job_params import job_request, render_options, stored_style, style_spec
 from worker.jobs.optimize_render import render_function
+from worker.jobs.recolor_render import recolor_render
 from worker.runtime.context import WorkerContext
 from worker.runtime.failures import describe, is_transient
 from worker.runtime.identity import current_worker_id, owner_is_gone
@@ -48,6 +49,7 @@ class ClaimedItem:
     style_ref: dict[str, Any]
     params: dict[str, Any]
     render_settings: dict[str, Any] | None = None  # the job's values with its style's defaults (issue 13)
+    recolor_sources: dict[str, Any] | None = None  # issue 15: exemplar/hints keys of a colourised item
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class ItemRenderer:
                 dict(item.style_ref),
                 dict(job.params),
                 item.render_settings,
+                item.recolor_sources,
             )
 
     def _take_over(self, session: Session, item: JobItem, job: Job, now: datetime) -> bool:
@@ -154,8 +157,8 @@ class ItemRenderer:
         ctx = self.context
         request, ref = job_request(claimed.params), stored_style(claimed.style_ref)  # validated once, here
         request = with_item_settings(request, claimed.render_settings)
-        style = style_spec(ref, ctx.settings, ctx.storage)
-        if request.match_style_colors:
+        style = style_spec(ref, ctx.settings, ctx.storage) if ref.components else None  # None: colourised (issue 15)
+        if style is not None and request.match_style_colors:
             style = with_style_images(style, ref, ctx.storage)
         options = render_options(ctx.settings, request)
         photo = ctx.storage.get_bytes(claimed.input_key)
@@ -169,6 +172,7 @@ class ItemRenderer:
             )
         progress = ItemProgress(self.sessions, claimed.item_id, self.worker_id)
         render = controlled_render(ctx, request, ref, render_function(ctx, request, ref))  # fast or optimize
+        render = recolor_render(ctx, request, claimed.recolor_sources, render)  # colour modes of issue 15
         pixels = render(
             photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )

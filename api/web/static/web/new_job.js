@@ -23,6 +23,7 @@ Farm.ready(() => {
         node.prepend(img);
       }
       const entry = { file, media, id: null, node };
+      Recolor.photoAdded(file, media); // the hint painter shows the first photo (recolor.js)
       remove.addEventListener("click", () => {
         inputs.splice(inputs.indexOf(entry), 1);
         node.remove();
@@ -102,8 +103,9 @@ Farm.ready(() => {
   }
 
   function jobBody(ids, video, preview) {
-    const styles = chosenStyles();
-    if (!styles.length) throw new Error("Choose at least one style.");
+    const colouring = Recolor.active(); // an exemplar or painted hints colour the photo instead of styles
+    const styles = colouring ? [] : chosenStyles();
+    if (!styles.length && !colouring) throw new Error("Choose at least one style.");
     const blend = document.querySelector("input[name=combine]:checked").value === "blend";
     if (video && styles.length > 1 && !blend) {
       throw new Error("A video is rendered in one style or one blend: choose a single style, or “one blend”.");
@@ -121,6 +123,10 @@ Farm.ready(() => {
     if (preview) body.preview = true;
     JobControls.apply(body); // fidelity, colours, mask; untouched options left to the style's defaults
     return body;
+  }
+
+  async function withRecolor(body, ids) {
+    return Recolor.active() ? { ...body, ...(await Recolor.fields(ids)) } : body;
   }
 
   function showPreview(job) {
@@ -149,7 +155,7 @@ Farm.ready(() => {
     try {
       const { ids, video } = await uploadedIds(true);
       await JobControls.ready();
-      const job = await Farm.api("/v1/jobs", { method: "POST", json: jobBody(ids, video, true) });
+      const job = await Farm.api("/v1/jobs", { method: "POST", json: await withRecolor(jobBody(ids, video, true), ids) });
       if (stopPreview) stopPreview();
       showPreview(job);
       stopPreview = Farm.watchJob(job.id, (update) => {
@@ -169,7 +175,7 @@ Farm.ready(() => {
     try {
       const { ids, video } = await uploadedIds(false);
       await JobControls.ready();
-      const job = await Farm.api("/v1/jobs", { method: "POST", json: jobBody(ids, video, false) });
+      const job = await Farm.api("/v1/jobs", { method: "POST", json: await withRecolor(jobBody(ids, video, false), ids) });
       if (stopPreview) stopPreview(); // close the preview's stream before the next page opens one
       location.assign(`/ui/jobs/${job.id}`);
     } catch (err) {
