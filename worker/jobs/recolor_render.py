@@ -18,9 +18,6 @@ import numpy as np
 from shared.errors import BadInputError, NotFoundError
 from shared.schemas.jobs import JobCreate
 from shared.storage import Storage
-from worker.engine.recolor.colorize import RecolorRenderer, recolor_options
-from worker.engine.recolor.pipeline import RecolorCanceled
-from worker.engine.recolor.predictor_features import predictor_features
 from worker.engine.render import RenderCanceled
 from worker.jobs.optimize_render import RenderFunction
 from worker.runtime.context import WorkerContext
@@ -50,6 +47,11 @@ def recolor_render(
     """``render`` itself, or a function of the same signature for the recolour modes."""
     if not sources and request.color_mode != "recolor":
         return render
+    # Imported here: OpenCV and SciPy load only in a worker that recolours (the worker's start stays light).
+    from worker.engine.recolor.colorize import RecolorRenderer, recolor_options
+    from worker.engine.recolor.pipeline import RecolorCanceled
+    from worker.engine.recolor.predictor_features import predictor_features
+
     storage = context.storage
     renderer = RecolorRenderer(
         recolor_options(context.settings, request.chroma_smoothing, request.output_format),
