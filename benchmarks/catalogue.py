@@ -7,7 +7,7 @@ all 12, writing PNGs like the farm) and the farm (``python -m cli submit DIR --s
 --download OUT`` as a child process against an embedded ``LocalStack``, whose worker was warmed by an
 untimed catalogue first). A third child renders the same photos with ``StyleEngine`` alone (decode +
 render, no encode), so the farm's overhead per photo, e2e minus the engine's own time, can be read.
-While a child measures, the farm's processes are stopped (SIGSTOP to their groups), so its idle
+While a child measures, the farm's worker is stopped (SIGSTOP to its group), so its idle broker
 polling takes nothing from the other side.
 """
 
@@ -108,8 +108,12 @@ def measure_child(kind: str, folder: Path, out: Path, env: dict[str, str], threa
 
 @contextlib.contextmanager
 def paused(stack: Any) -> Iterator[None]:
-    """SIGSTOP the farm's process groups (only those this stack started), SIGCONT after."""
-    groups = [p.pid for p in stack.processes.values() if p.poll() is None]
+    """SIGSTOP the farm's worker (its process group, which this stack started), SIGCONT after.
+
+    Only the worker: its broker polling is what costs CPU while idle, and gunicorn's arbiter would
+    replace API workers that were stopped longer than its timeout.
+    """
+    groups = [p.pid for name, p in stack.processes.items() if name == "worker" and p.poll() is None]
     for group in groups:
         os.killpg(group, signal.SIGSTOP)
     try:
