@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,9 @@ def paused(stack: Any) -> Iterator[None]:
                 os.killpg(group, signal.SIGCONT)
 
 
-def submit(farm: Any, folder: Path, out: Path) -> tuple[float, list[str]]:
-    """Wall time of ``stylefarm submit --download`` over ``folder`` and the ids of the jobs it made."""
+def submit(farm: Any, folder: Path, out: Path) -> tuple[float, list[str], tuple[float, float]]:
+    """Wall time of ``stylefarm submit --download`` over ``folder``, the ids of the jobs it made, and
+    its start and end on the epoch clock (the database's timestamps are on the same machine's clock)."""
     env = {
         **os.environ,
         **farm.setup.env,
@@ -134,17 +136,18 @@ def submit(farm: Any, folder: Path, out: Path) -> tuple[float, list[str]]:
     }
     args = [sys.executable, "-m", "cli", "submit", str(folder), "--style", f"builtin:{BUILTIN}"]
     args += ["--download", str(out), "--overwrite", "--json"]
-    start = time.perf_counter()
+    start, wall = time.perf_counter(), time.time()
     done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"stylefarm submit exited {done.returncode}:\n{done.stderr[-3000:]}\n{farm.log_tails()}")
     jobs = json.loads(done.stdout)["jobs"]
-    return seconds, [job["id"] for job in jobs]
+    return seconds, [job["id"] for job in jobs], (wall, wall + seconds)
 
 
-def item_stages(farm: Any, job_ids: list[str]) -> list[dict[str, float]]:
-    """Per item: the worker's recorded stages plus its claim → finish span and queue wait."""
+def item_stages(farm: Any, job_ids: list[str], span: tuple[float, float]) -> list[dict[str, float]]:
+    """Per item: the worker's recorded stages, its claim → finish span and queue wait, and the
+    CLI's time before the job existed (start, uploads, POST) and after this item finished."""
     from sqlalchemy import select
 
     from shared.db import Job, JobItem
@@ -161,6 +164,8 @@ def item_stages(farm: Any, job_ids: list[str]) -> list[dict[str, float]]:
         stages = dict(done[-1].get("stages") or {}) if done else {}
         stages["worker"] = (finished - started).total_seconds()
         stages["wait"] = (started - created).total_seconds()
+        stages["cli before job"] = created.replace(tzinfo=created.tzinfo or UTC).timestamp() - span[0]
+        stages["cli after item"] = span[1] - finished.replace(tzinfo=finished.tzinfo or UTC).timestamp()
         rows.append(stages)
     return rows
 
@@ -179,9 +184,9 @@ def measure(farm: Any, folder: Path, work: Path, rounds: int, engine_threads: in
             result["engine"].append(sum(times))
         say(f"round {number + 1}/{rounds}: farm")
         time.sleep(1.0)  # the stack's processes settle after SIGCONT
-        seconds, jobs = submit(farm, folder, work / f"farm-{number}")
+        seconds, jobs, span = submit(farm, folder, work / f"farm-{number}")
         result["farm"].append(seconds)
-        result["stages"] += item_stages(farm, jobs)
+        result["stages"] += item_stages(farm, jobs, span)
     return result
 
 
@@ -211,7 +216,10 @@ def report(result: dict[str, Any], count: int, settings: Any, load: tuple[float,
     ]
     stages = result["stages"]
     names = sorted({k for s in stages for k in s})
-    stage_rows = [[name, f"{statistics.median([s[name] for s in stages if name in s]) * 1e3:.0f}"] for name in names]
+    stage_rows = [
+        [name, *(f"{f([s[name] for s in stages if name in s]) * 1e3:.0f}" for f in (statistics.median, min, max))]
+        for name in names
+    ]
     lines = [
         f"catalogue: {count} photos of ~{MEGAPIXELS} MP (../shared/data/photos, Lanczos-resized, JPEG q95), "
         f"builtin:{BUILTIN}, full size, PNG out",
@@ -226,8 +234,9 @@ def report(result: dict[str, Any], count: int, settings: Any, load: tuple[float,
         table(headers, rows),
         "",
         "worker stages per item, median ms (read/render/encode/store from the item's history; worker = claim → "
-        "finish; wait = job created → claim)",
-        table(["stage", "median ms"], stage_rows),
+        "finish; wait = job created → claim; cli before job = CLI start → job created; cli after item = item "
+        "finished → CLI exit: its minimum is the tail after the last item)",
+        table(["stage", "median ms", "min ms", "max ms"], stage_rows),
     ]
     return "\n".join(lines)
 
