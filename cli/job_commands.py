@@ -7,6 +7,7 @@ codes are listed in ``cli.options`` (and in ``--help``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ import click
 from cli.batch import submit_batches
 from cli.client import ClientError, FarmClient
 from cli.control_options import control_options, controls_from, job_controls
-from cli.download import PlannedDownload, download_all, plan_downloads
+from cli.download import PlannedDownload, plan_downloads
+from cli.early_downloads import EarlyDownloads
 from cli.exit_codes import EXIT_CODES_HELP, ExitCode, exit_code_for_jobs
 from cli.inputs import LocalInput, find_inputs, style_choices
 from cli.options import echo_json, fail, farm_client, farm_options, follow_options
@@ -30,11 +32,15 @@ JOB_STATUSES = ["queued", "running", "paused", "succeeded", "failed", "canceled"
 
 
 def _follow(
-    client: FarmClient, jobs: list[dict[str, Any]], show_progress: bool, stall_timeout_s: float
+    client: FarmClient,
+    jobs: list[dict[str, Any]],
+    show_progress: bool,
+    stall_timeout_s: float,
+    on_poll: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Wait for the jobs; on Ctrl-C (or a job that stopped changing) say that they go on without us."""
     try:
-        return wait_all(client, jobs, show_progress, stall_timeout_s)
+        return wait_all(client, jobs, show_progress, stall_timeout_s, on_poll=on_poll)
     except JobStalled as stalled:
         click.echo(f"\n{stalled}", err=True)
         sys.exit(ExitCode.STALLED)
@@ -171,6 +177,7 @@ def submit(
     jobs: list[dict[str, Any]] = []
     uploaded: dict[str, LocalInput] = {}
     downloads: list[PlannedDownload] = []
+    early = EarlyDownloads(client, download, threads) if download else None  # outputs fetched as they finish
     try:
         chunk_size = chunk_size or settings.cli_chunk_size
         extra = partial(recolor.fields, client) if recolor.active else None
@@ -178,10 +185,11 @@ def submit(
         for job in batches:
             jobs.append(job)  # one by one: after an error, the jobs already made are still listed
         if wait or download:
-            jobs = _follow(client, jobs, show_progress and not as_json, stall_timeout_s)
-        if download:
+            on_poll = early.offer if early else None
+            jobs = _follow(client, jobs, show_progress and not as_json, stall_timeout_s, on_poll)
+        if download and early:
             downloads = plan_downloads(jobs, uploaded, download, overwrite)
-            download_all(client, downloads, threads)
+            early.finish(downloads)
     except ClientError as error:
         if jobs:
             click.echo(f"jobs submitted before the error: {' '.join(job['id'] for job in jobs)}", err=True)
@@ -189,6 +197,9 @@ def submit(
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted; jobs submitted so far: {' '.join(job['id'] for job in jobs) or 'none'}", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    finally:
+        if early is not None:
+            early.close()  # a no-op after finish; otherwise drops the fetches in flight and their files
     waited = bool(wait or download)
     code = exit_code_for_jobs(job["status"] for job in jobs) if waited else ExitCode.OK
     if as_json:

@@ -68,8 +68,11 @@ def wait_all(
     show_progress: bool = True,
     stall_timeout_s: float = 0.0,
     clock: Callable[[], float] = time.monotonic,
+    on_poll: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Poll every unfinished job until all have finished; returns their final documents, in order.
+
+    ``on_poll`` sees the latest documents after each round of polls (early downloads start there).
 
     Raises ``JobStalled`` when a job's document stays the same for ``stall_timeout_s`` (0: never).
     Running items report heartbeats, so an unchanged document means no worker is moving the job.
@@ -89,6 +92,8 @@ def wait_all(
                 changed_at[index] = clock()
             elif stall_timeout_s and clock() - changed_at[index] > stall_timeout_s:
                 raise JobStalled(jobs[index], clock() - changed_at[index])
+        if on_poll is not None:
+            on_poll(jobs)
         return {"pending": len(pending)}
 
     try:

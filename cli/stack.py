@@ -76,7 +76,7 @@ class LocalStack:
             self._spawn(
                 "worker",
                 [python, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", WORKER_QUEUES,
-                 "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"],
+                 "--pool", "prefork", "--concurrency", str(self.settings.worker_concurrency), "--loglevel", "INFO"],
             )  # fmt: skip
         self._spawn(
             "api",

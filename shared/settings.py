@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     # cores / processes when several workers share a machine: oversubscribed OpenMP threads spin-wait
     # and were measured 10-20× slower here (2 cores, several processes).
     torch_threads: int = Field(default=0, ge=0, le=1024)
+    # Pool processes of the worker ``stylefarm up`` starts. With torch_threads 0 each process takes
+    # cores / processes threads (worker/runtime/pool_threads.py), so the machine is never oversubscribed.
+    # 2 single-threaded processes beat 1 with 2 threads on a 2-core catalogue: one's decode, encode and
+    # bookkeeping run while the other renders (benchmarks/catalogue.py); a lone item renders on 1 core.
+    worker_concurrency: int = Field(default=2, ge=1, le=256)
 
     # Optimization mode and style refinement (issue 7). VGG-19 weights are used only from this local
     # file (torchvision's vgg19 state dict, never downloaded); without it the style predictor's

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cli.inputs import LocalInput
 from cli.stack import LocalStack
 from shared.settings import Settings
 from tests.cli_process import cli_farm, run_stylefarm
@@ -287,3 +288,36 @@ def test_a_styles_defaults_render_unless_the_job_gives_its_own_and_the_item_show
         RenderOptions(strength=0.8, fidelity=0.5, color_mode="preserve"),
     )
     assert np.abs(rendered.astype(int) - expected).mean() < 1.0
+
+
+def test_early_downloads_are_renamed_into_place_and_a_failed_one_is_fetched_again(farm, data_dir, tmp_path):
+    """``submit --download`` fetches outputs as polls show them; names are still given at the end."""
+    from cli.client import FarmClient
+    from cli.download import plan_downloads
+    from cli.early_downloads import EarlyDownloads
+
+    stack, env = farm
+    client = FarmClient(stack.url, env["STYLEFARM_API_KEY"])
+    photos = [small_photo(data_dir, "coffee_cup.png", (66 + n, 44), tmp_path / f"p{n}.png") for n in range(2)]
+    uploads = [client.upload(photo)["id"] for photo in photos]
+    job = client.wait(client.create_job({"inputs": uploads, "styles": [{"style": "builtin:2"}]})["id"], timeout_s=120)
+    assert job["status"] == "succeeded"
+    out = tmp_path / "out"
+    early = EarlyDownloads(client, out, threads=2)
+    broken = {**job, "items": [{**job["items"][0], "download_url": "/v1/nowhere"}, job["items"][1]]}
+    early.offer([broken])  # the first item's early fetch fails (404)
+    early.offer([job])  # already started: not fetched twice
+    assert len(early.started) == 2
+    inputs = {upload: LocalInput(photo, Path(photo.name)) for upload, photo in zip(uploads, photos, strict=True)}
+    planned = plan_downloads([job], inputs, out)
+    saved = early.finish(planned)
+    assert [path.name for path in saved] == ["p0__builtin-2.png", "p1__builtin-2.png"]
+    for path, width in zip(saved, (66, 67), strict=True):
+        with Image.open(path) as img:
+            assert img.size == (width, 44)  # each output under its own input's name
+    assert sorted(p.name for p in out.iterdir()) == ["p0__builtin-2.png", "p1__builtin-2.png"]  # no early files left
+
+    abandoned = EarlyDownloads(client, tmp_path / "abandoned", threads=1)
+    abandoned.offer([job])
+    abandoned.close()  # Ctrl-C or an error before the names were given: nothing half-named stays
+    assert not any((tmp_path / "abandoned").glob(".*"))

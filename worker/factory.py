@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_failure, worker_process_init, worker_shutting_down
+from celery.signals import celeryd_after_setup, task_failure, worker_process_init, worker_shutting_down
 
 from shared.queue import make_celery
 from shared.settings import Settings
-from worker.runtime import shutdown, time_limits
+from worker.runtime import pool_threads, shutdown, time_limits
 from worker.runtime.context import configure_context, reset_context
 from worker.runtime.sweeper import sweep_schedule
 from worker.tasks import register_tasks
@@ -24,6 +24,7 @@ def create_worker_app(settings: Settings) -> Celery:
     register_tasks(app, settings)
     configure_context(settings)
     worker_process_init.connect(_reset_after_fork, weak=False, dispatch_uid="stylefarm.worker.reset_context")
+    celeryd_after_setup.connect(pool_threads.remember_pool_size, weak=False, dispatch_uid="stylefarm.worker.pool_size")
     # Faults: warm shutdown hands running items back; a hard time limit fails its item at once.
     worker_process_init.connect(shutdown.install_child_handler, weak=False, dispatch_uid="stylefarm.worker.hand_back")
     worker_shutting_down.connect(shutdown.signal_busy_children, weak=False, dispatch_uid="stylefarm.worker.shutdown")

@@ -33,6 +33,7 @@ from worker.runtime.identity import current_worker_id, owner_is_gone
 from worker.runtime.job_state import failure_reasons, finish_item, lock_item_and_job, record_lost, refresh_job_status
 from worker.runtime.progress import Heartbeat, ItemProgress, ItemReassigned
 from worker.runtime.shutdown import HandBack, hand_back_item, stop_check
+from worker.runtime.stage_clock import StageClock
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class RenderedOutput:
     height: int
     cache_key: str | None = None
     cached_from: str | None = None  # the item whose stored output was reused instead of rendering
+    timings: dict[str, float] | None = None  # seconds per stage (read, render, encode, store), for benchmarks
 
 
 class ItemRenderer:
@@ -161,7 +163,9 @@ class ItemRenderer:
         if style is not None and request.match_style_colors:
             style = with_style_images(style, ref, ctx.storage)
         options = render_options(ctx.settings, request)
+        clock = StageClock()
         photo = ctx.storage.get_bytes(claimed.input_key)
+        clock.lap("read")
         key = output_key(claimed.tenant_id, claimed.job_id, claimed.position, claimed.item_id, request.output_format)
         cache_key = result_cache.cache_key(photo, asdict(claimed), options)
         if ctx.settings.result_cache_enabled and (
@@ -176,10 +180,13 @@ class ItemRenderer:
         pixels = render(
             photo, style, options, progress=progress.report, should_cancel=stop_check(progress.should_cancel)
         )
+        clock.lap("render")
         data, content_type = encode_image(pixels, request.output_format, request.quality)
+        clock.lap("encode")
         ctx.storage.put_bytes(key, data, content_type=content_type)  # a retry overwrites the same key
+        clock.lap("store")
         height, width = pixels.shape[:2]
-        return RenderedOutput(key, len(data), request.output_format, width, height, cache_key)
+        return RenderedOutput(key, len(data), request.output_format, width, height, cache_key, timings=clock.laps)
 
     def _succeed(self, output: RenderedOutput, seconds: float) -> JobStatus | None:
         with self.sessions.begin() as session:
@@ -198,6 +205,8 @@ class ItemRenderer:
             # ``device`` and ``seconds`` of rendered items feed /metrics; a reused output names its source.
             how = {"cached_from": output.cached_from} if item.cached else {"device": str(self.context.engine.device)}
             how["seconds"] = round(seconds, 3)
+            if output.timings:
+                how["stages"] = output.timings
             finish_item(session, item, job, JobStatus.SUCCEEDED, utcnow(), worker_id=self.worker_id, **how)
             self._after_success(session, item, job)
         log.info("item %s rendered in %.2f s: %s", self.item_id, seconds, output.key)

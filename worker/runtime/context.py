@@ -41,8 +41,12 @@ class WorkerContext:
     def engine(self) -> StyleEngine:
         """The style engine, created on first use in this process (networks load on first render)."""
         if self._engine is None:
-            from worker.engine.from_settings import engine_from_settings  # torch, only where work is done
+            import torch  # only where work is done
 
+            from worker.engine.from_settings import engine_from_settings
+            from worker.runtime.pool_threads import torch_threads
+
+            torch.set_num_threads(torch_threads(self.settings))
             self._engine = engine_from_settings(self.settings)
         return self._engine
 
