@@ -89,6 +89,10 @@ class ArbitraryStyleNet(nn.Module):
 
         def conv_norm(conv: ReflectConv, x: torch.Tensor, pad_point: str) -> torch.Tensor:
             layer, (gamma, beta) = next(layers)
+            if not self.emulate_int8:  # plain float: fold frozen norms, or normalize in place
+                if state.foldable and gamma.shape[0] == 1:
+                    return conv(x, weights=state.folded(conv.conv.weight, conv.conv.bias, gamma, beta))
+                return conditional_instance_norm(conv(x), gamma, beta, self.eps, state)
             y = q(f"{layer}/Conv2D", conv(x, partial(q, pad_point)))
             hook = lambda point, t: q(f"{layer}/StyleNorm/{point}", t)  # noqa: E731
             return conditional_instance_norm(y, gamma, beta, self.eps, state, hook)

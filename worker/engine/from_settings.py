@@ -35,4 +35,6 @@ def options_from_settings(settings: Settings, **overrides: object) -> RenderOpti
         "min_side": settings.min_input_side,
         "simulated_memory_pixels": settings.simulated_device_memory_pixels,
     }
+    if settings.render_memory_mb:  # tiles and the single-pass limit follow the budget
+        limits.update(tile_size=None, single_pass_pixels=None, memory_budget_mb=max(settings.render_memory_mb, 64))
     return RenderOptions(**{**limits, **{k: v for k, v in overrides.items() if v is not None}})  # type: ignore[arg-type]

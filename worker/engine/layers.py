@@ -18,9 +18,18 @@ class ReflectConv(nn.Module):
         self.pad = kernel // 2
         self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, bias=bias)
 
-    def forward(self, x: torch.Tensor, after_pad: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        after_pad: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        weights: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``weights``: (weight, bias) to use instead of the module's own (e.g. with a norm folded in)."""
         padded = F.pad(x, (self.pad,) * 4, mode="reflect")
-        return self.conv(padded if after_pad is None else after_pad(padded))
+        padded = padded if after_pad is None else after_pad(padded)
+        if weights is None:
+            return self.conv(padded)
+        return F.conv2d(padded, weights[0], weights[1], self.conv.stride)
 
 
 class SamePadConv(nn.Conv2d):
