@@ -60,7 +60,9 @@ def _tiny_input() -> Any:
     return np.full((64, 64, 3), 128, dtype=np.uint8)
 
 
-def _ours(kind: str, path: Path, repeat: int, max_pixels: int, reference: Path | None) -> dict[str, Any]:
+def _ours(
+    kind: str, path: Path, repeat: int, max_pixels: int, reference: Path | None, cache_dir: Path | None
+) -> dict[str, Any]:
     """Render with our engine at its defaults; report timings, the pixels the networks ran on, and PSNR."""
     import numpy as np
     import torch
@@ -73,7 +75,7 @@ def _ours(kind: str, path: Path, repeat: int, max_pixels: int, reference: Path |
     component = StyleComponent(builtin=BUILTIN) if kind == "builtin" else StyleComponent(image=str(STYLE_IMAGE))
     spec = StyleSpec((component,))
     options = RenderOptions(max_pixels=max_pixels)
-    engine = StyleEngine(device="cpu")
+    engine = StyleEngine(device="cpu", cache_dir=cache_dir)
     engine.render(_tiny_input(), spec, options)  # loads the networks (not timed)
     rss_loaded = _peak_rss_kb()
     times = []
@@ -173,7 +175,7 @@ def _fp32_image(path: Path, reference: Path) -> dict[str, Any]:
     return {"out_w": out.shape[1], "out_h": out.shape[0]}
 
 
-def _calibrate() -> dict[str, Any]:
+def _calibrate(cache_dir: Path | None) -> dict[str, Any]:
     """MACs per pixel of both networks (forward hooks on every Conv2d) and the machine's conv rate."""
     import torch
     from torch import nn
@@ -181,7 +183,7 @@ def _calibrate() -> dict[str, Any]:
     from worker.engine.render import StyleEngine
 
     torch.set_grad_enabled(False)
-    nets = StyleEngine(device="cpu").networks
+    nets = StyleEngine(device="cpu", cache_dir=cache_dir).networks  # converts the weights once, for every case
     side = 256
 
     def macs_per_pixel(net: nn.Module, **kwargs: Any) -> float:
@@ -236,7 +238,7 @@ def run_child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(REPO))
     try:
         if args.case == "calibrate":
-            result = _calibrate()
+            result = _calibrate(Path(args.cache_dir) if args.cache_dir else None)
         elif args.case == "make-input":
             width, height = (int(v) for v in args.size.split("x"))
             result = {"path": str(_write_input(PHOTO, width, height, Path(args.input)))}
@@ -244,7 +246,8 @@ def run_child(args: argparse.Namespace) -> None:
             engine, kind = args.case.split("-")
             reference = Path(args.reference) if args.reference else None
             if engine == "ours":
-                result = _ours(kind, Path(args.input), args.repeat, args.max_pixels, reference)
+                cache_dir = Path(args.cache_dir) if args.cache_dir else None
+                result = _ours(kind, Path(args.input), args.repeat, args.max_pixels, reference, cache_dir)
             elif engine == "fp32":
                 assert reference is not None
                 result = _fp32_image(Path(args.input), reference)
@@ -286,6 +289,8 @@ def spawn(
         command += ["--input", str(input_path)]
     if reference is not None:
         command += ["--reference", str(reference)]
+    if args.cache_dir:
+        command += ["--cache-dir", str(args.cache_dir)]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -550,6 +555,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--reference", help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("--max-pixels", type=int, default=150_000_000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -566,6 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="stylefarm-bench-") as tmp:
         folder = args.workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
+        args.cache_dir = str(folder / "models")  # converted weights, as a worker caches them
         # The conv reference is measured before and after the cases and the faster run is kept:
         # on a shared 2-core machine one measurement alone can land in someone else's busy spell.
         calibration = spawn("calibrate", args)

@@ -1,4 +1,5 @@
-"""Tiles sized by the memory budget, norms folded into convolutions, fast norm moments."""
+"""The engine's speed-ups keep its results: tiles sized by the memory budget, norms folded into
+convolutions, norm moments from one fused kernel, 9×9 convs on space-to-depth blocks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from shared.settings import get_settings
 from tests.onnx_reference import psnr
 from worker.engine import budget
 from worker.engine.from_settings import options_from_settings
+from worker.engine.layers import space_to_depth_conv
 from worker.engine.norm import NormState
 from worker.engine.render import RECEPTIVE_RADIUS, STRIDE, RenderOptions
 from worker.engine.styles import StyleComponent, StyleSpec
@@ -47,6 +49,8 @@ def test_the_farm_takes_tiles_from_render_memory_mb_unless_it_is_zero(tmp_path):
     assert (options.tile_size, options.single_pass_pixels, options.memory_budget_mb) == (None, None, 300)
     fixed = options_from_settings(get_settings(storage_root=tmp_path, render_memory_mb=0))
     assert (fixed.tile_size, fixed.single_pass_pixels) == (settings.tile_size, settings.single_pass_pixels)
+    chosen = options_from_settings(get_settings(storage_root=tmp_path, tile_size=256))  # set by the operator
+    assert (chosen.tile_size, chosen.single_pass_pixels) == (256, None)
     assert options_from_settings(settings, tile_size=128).tile_size == 128  # a request's own choice wins
 
 
@@ -98,3 +102,17 @@ def test_fast_norm_moments_equal_mean_and_variance(pooled):
     assert fast_mean.shape == plain_mean.shape and fast_rstd.shape == plain_rstd.shape
     np.testing.assert_allclose(fast_mean.numpy(), plain_mean.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fast_rstd.numpy(), plain_rstd.numpy(), rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("in_channels", "out_channels", "height", "width"), [(4, 3, 24, 40), (8, 3, 17, 22), (3, 32, 20, 9)]
+)
+def test_space_to_depth_conv_equals_the_plain_conv(in_channels, out_channels, height, width):
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(2, in_channels, height, width, generator=generator).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(out_channels, in_channels, 9, 9, generator=generator)
+    bias = torch.randn(out_channels, generator=generator)
+    plain = torch.nn.functional.conv2d(x, weight, bias)
+    blocks = space_to_depth_conv(x, weight, bias)
+    assert blocks.shape == plain.shape
+    assert float((blocks - plain).abs().max()) <= 1e-5 * float(plain.abs().max())
