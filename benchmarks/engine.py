@@ -180,6 +180,7 @@ def _calibrate(cache_dir: Path | None) -> dict[str, Any]:
     import torch
     from torch import nn
 
+    from worker.engine.layers import ReflectConv
     from worker.engine.render import StyleEngine
 
     torch.set_grad_enabled(False)
@@ -191,11 +192,16 @@ def _calibrate(cache_dir: Path | None) -> dict[str, Any]:
 
         def hook(module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
             nonlocal total
-            assert isinstance(module, nn.Conv2d)
-            kh, kw = module.kernel_size
-            total += output.numel() * (module.in_channels // module.groups) * kh * kw
+            # A ReflectConv may run its conv with folded weights or on space-to-depth blocks, so
+            # the hook sits on it (same output) and reads the shape from its plain Conv2d.
+            conv = module.conv if isinstance(module, ReflectConv) else module
+            assert isinstance(conv, nn.Conv2d)
+            kh, kw = conv.kernel_size
+            total += output.numel() * (conv.in_channels // conv.groups) * kh * kw
 
-        handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+        convs = [m for m in net.modules() if isinstance(m, ReflectConv)]
+        convs += [m for m in net.modules() if isinstance(m, nn.Conv2d) and not any(m is r.conv for r in convs)]
+        handles = [m.register_forward_hook(hook) for m in convs]
         try:
             net(torch.rand(1, 3, side, side), **kwargs)
         finally:
