@@ -116,3 +116,11 @@ def test_space_to_depth_conv_equals_the_plain_conv(in_channels, out_channels, he
     blocks = space_to_depth_conv(x, weight, bias)
     assert blocks.shape == plain.shape
     assert float((blocks - plain).abs().max()) <= 1e-5 * float(plain.abs().max())
+
+
+def test_norm_moments_keep_gradients_for_style_refinement():
+    """The fused moments kernel has no derivative; a tensor that needs gradients takes the plain path."""
+    x = torch.randn(1, 4, 9, 11, requires_grad=True)
+    mean, rstd = NormState().statistics(x, 1e-5)
+    (mean.sum() + rstd.sum()).backward()
+    assert x.grad is not None and bool(x.grad.abs().sum() > 0)
