@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     thumbnail_side: int = Field(default=1024, ge=64, le=8192)
     # Images up to this many pixels render in one pass (no tiles); bounds a worker's memory.
     single_pass_pixels: int = Field(default=2_000_000, ge=0, le=64_000_000)
+    # Feed-forward renders size their tiles and single-pass limit to this many MB of feature maps
+    # (worker/engine/budget.py) unless tile_size / single_pass_pixels are set; 0 always uses those.
+    render_memory_mb: int = Field(default=1280, ge=0, le=1_000_000)
     # Tests: the input pixels a tile batch may hold before the device reports out-of-memory (0: no such limit).
     simulated_device_memory_pixels: int = Field(default=0, ge=0)
 

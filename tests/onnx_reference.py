@@ -44,6 +44,14 @@ def session(network: str, float_activations: bool = False, saved_graph: Path | N
     options = _options(optimize=False, saved_graph=saved_graph)
     if not float_activations:
         return ort.InferenceSession(str(onnx_path(network)), options)
+    return ort.InferenceSession(float_activation_model(network).SerializeToString(), options)
+
+
+def float_activation_model(network: str) -> onnx.ModelProto:
+    """The shipped file with every QuantizeLinear→DequantizeLinear pair on activations bypassed.
+
+    Weights stay as shipped; what is left is the float network the int8 file encodes.
+    """
     model = onnx.load(str(onnx_path(network)))
     graph = model.graph
     initializers = {init.name for init in graph.initializer}
@@ -67,7 +75,7 @@ def session(network: str, float_activations: bool = False, saved_graph: Path | N
         if output.name in bypass:
             graph.node.append(onnx.helper.make_node("Identity", [resolve(output.name)], [output.name + "_float"]))
             output.name += "_float"
-    return ort.InferenceSession(model.SerializeToString(), options)
+    return model
 
 
 def shipped_session(network: str, saved_graph: Path | None = None) -> ort.InferenceSession:

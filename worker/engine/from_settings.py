@@ -35,4 +35,9 @@ def options_from_settings(settings: Settings, **overrides: object) -> RenderOpti
         "min_side": settings.min_input_side,
         "simulated_memory_pixels": settings.simulated_device_memory_pixels,
     }
+    if settings.render_memory_mb:  # tiles and the single-pass limit follow the budget, unless set
+        limits["memory_budget_mb"] = max(settings.render_memory_mb, 64)
+        for name in ("tile_size", "single_pass_pixels"):
+            if name not in settings.model_fields_set:
+                limits[name] = None
     return RenderOptions(**{**limits, **{k: v for k, v in overrides.items() if v is not None}})  # type: ignore[arg-type]

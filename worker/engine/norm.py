@@ -5,6 +5,10 @@ scale and shift (Dumoulin et al. 2017). For tiled high-resolution rendering we f
 Instance Normalization (Chen et al., AAAI 2022): run a thumbnail of the whole image once while
 recording each layer's mean and reciprocal standard deviation, then run the tiles with those
 statistics frozen, so every tile is normalized as if it were the whole image.
+
+Frozen statistics make each norm an affine map per channel, so ``NormState.folded`` folds it into
+the preceding convolution's weights and bias (as inference engines fold batch norm): the tiles
+then run convolutions and ReLUs only, with no full-resolution elementwise passes for the norms.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class NormStatistics:
     """Per-layer (mean, 1/std) pairs, in the order the network's norm layers run."""
 
     layers: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    # Per layer, the preceding conv's (weight, bias) with the norm folded in; filled on first use.
+    # One statistics object belongs to one network and one set of style params (render's ``_Pass``).
+    folded: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
 
 class NormState:
@@ -39,7 +46,35 @@ class NormState:
         self.recorded = NormStatistics()
         self._next = 0
 
-    def statistics(self, x: torch.Tensor, eps: float, q: QuantHook) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def foldable(self) -> bool:
+        """Whether the norms can be folded into the convolutions (frozen statistics, no autograd)."""
+        return self.frozen is not None and not torch.is_grad_enabled()
+
+    def folded(
+        self, weight: torch.Tensor, bias: torch.Tensor | None, gamma: torch.Tensor, beta: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The conv's (weight, bias) with the next frozen norm and its (gamma, beta) folded in.
+
+        ``norm(conv(x) + bias)`` is ``(conv(x) + bias - mean) * s + beta`` with ``s = rstd * gamma``,
+        which is ``conv_{weight * s}(x) + (bias - mean) * s + beta``. Computed in float32 once per
+        statistics object and reused for every tile.
+        """
+        assert self.frozen is not None, "only frozen statistics fold"
+        index = self._next
+        self._next += 1
+        cached = self.frozen.folded.get(index)
+        if cached is None:
+            mean, rstd = self.frozen.layers[index]
+            scale = (rstd.float() * gamma.float()).reshape(-1)  # per output channel (batch of one style)
+            offset = -mean.float().reshape(-1) if bias is None else bias.float() - mean.float().reshape(-1)
+            new_weight = (weight.float() * scale[:, None, None, None]).to(weight.dtype)
+            new_bias = (offset * scale + beta.float().reshape(-1)).to(weight.dtype)
+            cached = (new_weight.contiguous(memory_format=torch.channels_last), new_bias)
+            self.frozen.folded[index] = cached
+        return cached
+
+    def statistics(self, x: torch.Tensor, eps: float, q: QuantHook = _no_quant) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and 1/std of ``x`` per channel, or the next frozen pair."""
         if self.frozen is not None:
             mean, rstd = self.frozen.layers[self._next]
@@ -47,6 +82,14 @@ class NormState:
             return mean.to(x.dtype), rstd.to(x.dtype)
         # Moments in float32 even when the convolutions run in half precision.
         xf = x.float()
+        if q is _no_quant and not xf.requires_grad and (xf.shape[0] == 1 or self.dims == (0, 2, 3)):
+            # One fused pass per layer (batch-norm's moments kernel), ~4-9x faster on CPU than
+            # mean and variance over a channels-last tensor's spatial dims; same values. It has no
+            # derivative, so style refinement (gradients through the norms) takes the path below.
+            mean, var = torch.batch_norm_update_stats(xf, None, None, 0.0)
+            rstd = torch.rsqrt(var + eps)[None, :, None, None]
+            self.recorded.layers.append((mean[None, :, None, None], rstd))
+            return mean[None, :, None, None].to(x.dtype), rstd.to(x.dtype)
         mean = q("moments/mean", xf.mean(dim=self.dims, keepdim=True))
         squared = q("moments/SquaredDifference", (xf - mean) ** 2)
         var = q("moments/variance", squared.mean(dim=self.dims, keepdim=True))
@@ -66,9 +109,13 @@ def conditional_instance_norm(
     """Normalize ``x`` per channel, scale by ``gamma``, shift by ``beta`` (both [N, C, 1, 1]).
 
     The arithmetic follows the order of the TensorFlow graph (``x * s + (beta - mean * s)``)
-    so that ``q`` can reproduce the int8 rounding of the shipped model at each step.
+    so that ``q`` can reproduce the int8 rounding of the shipped model at each step. Without
+    ``q`` the result is written into ``x`` (callers pass a conv output nothing else holds).
     """
     mean, rstd = state.statistics(x, eps, q)
     scale = q("batchnorm/mul", rstd * gamma.to(x.dtype))
     shift = q("batchnorm/sub", beta.to(x.dtype) - q("batchnorm/mul_2", mean * scale))
+    in_place = q is _no_quant and not torch.is_grad_enabled()
+    if in_place and scale.shape[0] in (1, x.shape[0]) and shift.shape[0] in (1, x.shape[0]):
+        return x.mul_(scale).add_(shift)
     return q("batchnorm/add_1", q("batchnorm/mul_1", x * scale) + shift)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from PIL import Image
 
 from shared.errors import BadInputError, StyleFarmError
 from shared.images import ImageSource, load_image
-from worker.engine import arbitrary_net, color, multistyle_net
+from worker.engine import arbitrary_net, budget, color, multistyle_net
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.finishing import finish_render
@@ -65,20 +65,24 @@ class RenderOptions:
             style scale); None renders at the output size. Independent of the output size.
         max_output_side: downscale larger inputs to this long side; None keeps full size.
         tile_size: output pixels per tile side; the overlap is at least the receptive field.
+            None: the largest tile whose window fits ``memory_budget_mb`` (``budget.py``).
         thumbnail_side: long side of the thumbnail whose statistics normalize every tile.
         single_pass_pixels: images up to this many pixels render in one pass with their own
             statistics (exact instance norm, and no thumbnail or overlap work); memory stays
-            bounded by this number. 0 always tiles above ``thumbnail_side``.
+            bounded by this number. 0 always tiles above ``thumbnail_side``; None: as many
+            pixels as fit ``memory_budget_mb``.
+        memory_budget_mb: what one tile batch (or a single pass) may spend on the networks'
+            feature maps; sets ``tile_size`` and ``single_pass_pixels`` where they are None.
     """
 
     strength: float = 1.0
     color_mode: color.ColorMode = "stylized"
     working_side: int | None = None
     max_output_side: int | None = None
-    tile_size: int = 512
+    tile_size: int | None = None
     overlap: int = RECEPTIVE_RADIUS
     thumbnail_side: int = 1024
-    single_pass_pixels: int = 2_000_000
+    single_pass_pixels: int | None = None
     batch_size: int | None = None
     max_pixels: int = 120_000_000
     min_side: int = 16
@@ -89,6 +93,7 @@ class RenderOptions:
     fidelity: float = 0.0
     match_style_colors: bool = False
     keep_alpha: bool = False
+    memory_budget_mb: int = 1280
 
     def validate(self) -> None:
         if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
@@ -97,12 +102,25 @@ class RenderOptions:
             raise BadInputError(f"fidelity must be between 0 and 1, got {self.fidelity}")
         if self.color_mode not in ("stylized", "preserve", "recolor"):
             raise BadInputError(f"unknown colour mode {self.color_mode!r}")
-        if self.tile_size < 64:
+        if self.tile_size is not None and self.tile_size < 64:
             raise BadInputError(f"tile size must be at least 64 px, got {self.tile_size}")
+        if self.memory_budget_mb < 64:
+            raise BadInputError(f"the memory budget must be at least 64 MB, got {self.memory_budget_mb}")
         for name in ("working_side", "max_output_side"):
             value = getattr(self, name)
             if value is not None and value < self.min_side:
                 raise BadInputError(f"{name} must be at least {self.min_side} px, got {value}")
+
+    def within_budget(self, dtype: torch.dtype, batch: int) -> RenderOptions:
+        """These options with ``tile_size`` and ``single_pass_pixels`` filled in from the memory budget."""
+        tile_size, single = self.tile_size, self.single_pass_pixels
+        if tile_size is None:
+            tile_size = budget.tile_side(
+                self.memory_budget_mb, max(self.overlap, RECEPTIVE_RADIUS), STRIDE, dtype, batch
+            )
+        if single is None:
+            single = budget.network_pixels(self.memory_budget_mb, dtype)
+        return replace(self, tile_size=tile_size, single_pass_pixels=single)
 
 
 @dataclass
@@ -319,6 +337,7 @@ class StyleEngine:
         Every frame rendered with the result is normalized alike, whichever worker renders it.
         """
         options.validate()
+        options = options.within_budget(self.dtype, self._batch_size(options))
         thumbnails = [self._thumbnail(self._working_images(f, options)[1], options) for f in frames]
         if not thumbnails or len({t.size for t in thumbnails}) != 1:
             raise BadInputError("a clip's sampled frames must be one or more images of one size")
@@ -350,10 +369,14 @@ class StyleEngine:
         options.validate()
         if mask is not None:
             mask.validate()
+        options = options.within_budget(self.dtype, self._batch_size(options))
         render = partial(
             self._render, image, style, progress=progress, should_cancel=should_cancel, clip=clip, mask=mask
         )
         return retrying_with_smaller_tiles(render, options)
+
+    def _batch_size(self, options: RenderOptions) -> int:
+        return options.batch_size or (8 if self.device.type == "cuda" else 1)
 
     def _render(
         self,
@@ -382,8 +405,10 @@ class StyleEngine:
             tiles, render_batch = self.custom_networks.plan(
                 style.network, work, options.tile_size, options.single_pass_pixels, options.strength
             )
-        batch_size = options.batch_size or (8 if self.device.type == "cuda" else 1)
+        batch_size = self._batch_size(options)
         same_size = work.shape[:2] == (photo_img.height, photo_img.width)
+        photo = None if same_size else np.asarray(photo_img)
+        del photo_img  # the decoded image (4 bytes a pixel in PIL) is not needed while tiles render
         output = np.empty((height, width, 3), dtype=np.uint8)
         done = 0
         for batch in self._batches(tiles, batch_size):
@@ -400,9 +425,12 @@ class StyleEngine:
             if progress is not None:
                 progress(done, len(tiles))
         if not same_size:
-            output = self._resize_and_color(output, np.asarray(photo_img), options.color_mode)
-        photo = work if same_size else np.asarray(photo_img)
-        return finish_render(output, photo, image, options.fidelity, mask, options.keep_alpha, options.max_pixels)
+            assert photo is not None
+            output = self._resize_and_color(output, photo, options.color_mode)
+        return finish_render(
+            output, work if photo is None else photo, image, options.fidelity, mask, options.keep_alpha,
+            options.max_pixels,
+        )
 
     @staticmethod
     def _resize_and_color(stylized: np.ndarray, photo: np.ndarray, mode: color.ColorMode) -> np.ndarray:
