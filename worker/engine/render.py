@@ -428,7 +428,12 @@ class StyleEngine:
             assert photo is not None
             output = self._resize_and_color(output, photo, options.color_mode)
         return finish_render(
-            output, work if photo is None else photo, image, options.fidelity, mask, options.keep_alpha,
+            output,
+            work if photo is None else photo,
+            image,
+            options.fidelity,
+            mask,
+            options.keep_alpha,
             options.max_pixels,
         )
 
