@@ -82,14 +82,6 @@ class NormState:
             return mean.to(x.dtype), rstd.to(x.dtype)
         # Moments in float32 even when the convolutions run in half precision.
         xf = x.float()
-        if q is _no_quant and not xf.requires_grad and (xf.shape[0] == 1 or self.dims == (0, 2, 3)):
-            # One fused pass per layer (batch-norm's moments kernel), ~4-9x faster on CPU than
-            # mean and variance over a channels-last tensor's spatial dims; same values. It has no
-            # derivative, so style refinement (gradients through the norms) takes the path below.
-            mean, var = torch.batch_norm_update_stats(xf, None, None, 0.0)
-            rstd = torch.rsqrt(var + eps)[None, :, None, None]
-            self.recorded.layers.append((mean[None, :, None, None], rstd))
-            return mean[None, :, None, None].to(x.dtype), rstd.to(x.dtype)
         mean = q("moments/mean", xf.mean(dim=self.dims, keepdim=True))
         squared = q("moments/SquaredDifference", (xf - mean) ** 2)
         var = q("moments/variance", squared.mean(dim=self.dims, keepdim=True))
