@@ -41,6 +41,14 @@ def small_photo(data_dir: Path, name: str, size: tuple[int, int], destination: P
     return destination
 
 
+def builtin_name(env: dict[str, str], number: int) -> str:
+    """A built-in's name as the farm lists it (items, pages and downloads use names, not ``builtin:N``)."""
+    from cli.client import FarmClient
+
+    client = FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"])
+    return next(style["name"] for style in client.styles() if style["id"] == f"builtin:{number}")
+
+
 def test_folder_in_two_styles_in_chunked_jobs_downloads_distinct_names_and_reports_json(farm, data_dir, tmp_path):
     _, env = farm
     catalogue = tmp_path / "catalogue"
@@ -111,7 +119,8 @@ def test_submit_without_wait_prints_the_job_id_and_status_shows_it(farm, data_di
     job_id = result.stdout.strip()
     waited = run("status", job_id, "--wait", env=env)
     assert waited.returncode == 0 and waited.stdout.startswith(f"{job_id} succeeded: items 1/1")
-    assert "builtin:1" in waited.stdout and str(photo) not in waited.stdout  # the farm knows no local paths
+    assert f"cat.png × {builtin_name(env, 1)}" in waited.stdout  # the uploaded file's name and the style's
+    assert str(photo) not in waited.stdout  # the farm knows no local paths
 
 
 def test_style_add_waits_until_ready_then_styles_and_list_show_what_exists(farm):
@@ -143,7 +152,9 @@ def test_a_failed_job_exits_1_with_each_items_reason(farm, data_dir, tmp_path):
     assert report["exit_code"] == 1 and report["jobs"][0]["status"] == "failed"
     assert "working_side must be at least 32" in report["jobs"][0]["items"][0]["error"]
     text = run("submit", str(photo), "--style", "builtin:2", "--working-side", "20", "--wait", env=env)
-    assert text.returncode == 1 and f"{photo} × builtin:2: " in text.stderr and "working_side" in text.stderr
+    assert (
+        text.returncode == 1 and f"{photo} × {builtin_name(env, 2)}: " in text.stderr and "working_side" in text.stderr
+    )
 
 
 def test_a_canceled_job_exits_4_when_followed(farm, data_dir, tmp_path):
@@ -311,11 +322,12 @@ def test_early_downloads_are_renamed_into_place_and_a_failed_one_is_fetched_agai
     inputs = {upload: LocalInput(photo, Path(photo.name)) for upload, photo in zip(uploads, photos, strict=True)}
     planned = plan_downloads([job], inputs, out)
     saved = early.finish(planned)
-    assert [path.name for path in saved] == ["p0__builtin-2.png", "p1__builtin-2.png"]
+    names = [f"p{n}__{builtin_name(env, 2)}.png" for n in range(2)]  # <input>__<style>.<ext>
+    assert [path.name for path in saved] == names
     for path, width in zip(saved, (66, 67), strict=True):
         with Image.open(path) as img:
             assert img.size == (width, 44)  # each output under its own input's name
-    assert sorted(p.name for p in out.iterdir()) == ["p0__builtin-2.png", "p1__builtin-2.png"]  # no early files left
+    assert sorted(p.name for p in out.iterdir()) == names  # no early files left
 
     abandoned = EarlyDownloads(client, tmp_path / "abandoned", threads=1)
     abandoned.offer([job])
