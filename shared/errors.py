@@ -34,6 +34,14 @@ class StyleFarmError(Exception):
         return body
 
 
+class RenderCanceled(StyleFarmError):
+    """The cancellation check said stop: raised between tile batches or bands, by the torch engine and the
+    recolour engine alike, so the item executor handles one cancel."""
+
+    status = 409
+    code = "canceled"
+
+
 class BadInputError(StyleFarmError):
     """The request or the uploaded file cannot be processed as sent."""
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from shared.errors import BadInputError, StyleFarmError
+from shared.errors import BadInputError, RenderCanceled
 from shared.images import ImageSource, load_image
 from worker.engine import arbitrary_net, budget, color, multistyle_net
 from worker.engine.custom_net import NetworkCache
@@ -43,13 +43,6 @@ PREDICTOR_SIDE = 256  # the predictor was trained on 256 × 256 crops (Ghiasi et
 _ARBITRARY_RF = receptive_radius([(9, 1), (3, 1), (3, 2)] + [(3, 4)] * 10 + [(3, 2), (3, 1), (9, 1)]) + STRIDE
 _MULTISTYLE_RF = receptive_radius([(9, 1), (3, 1), (3, 2)] + [(3, 4)] * 12 + [(3, 2), (3, 1), (9, 1)]) + STRIDE
 RECEPTIVE_RADIUS = max(_ARBITRARY_RF, _MULTISTYLE_RF)
-
-
-class RenderCanceled(StyleFarmError):
-    """The cancellation check said stop; raised between tile batches."""
-
-    status = 409
-    code = "canceled"
 
 
 @dataclass(frozen=True)

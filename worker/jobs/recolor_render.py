@@ -18,7 +18,6 @@ import numpy as np
 from shared.errors import BadInputError, NotFoundError
 from shared.schemas.jobs import JobCreate
 from shared.storage import Storage
-from worker.engine.render import RenderCanceled
 from worker.jobs.optimize_render import RenderFunction
 from worker.runtime.context import WorkerContext
 
@@ -49,7 +48,6 @@ def recolor_render(
         return render
     # Imported here: OpenCV and SciPy load only in a worker that recolours (the worker's start stays light).
     from worker.engine.recolor.colorize import RecolorRenderer, recolor_options
-    from worker.engine.recolor.pipeline import RecolorCanceled
     from worker.engine.recolor.predictor_features import predictor_features
 
     storage = context.storage
@@ -63,10 +61,7 @@ def recolor_render(
 
     def recolored(*args: Any, **callbacks: Any) -> np.ndarray:
         before_mb = _resident_mb()
-        try:
-            pixels = renderer(*args, **callbacks)
-        except RecolorCanceled as exc:  # the item executor knows the engine's cancel
-            raise RenderCanceled(str(exc)) from None
+        pixels = renderer(*args, **callbacks)  # a cancel raises RenderCanceled, as the engine's does
         # An upper bound of what the recolour held: the process's peak since start, less what it held before.
         grew_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before_mb
         log.info("recoloured %d×%d: peak growth %.0f MB (limit %d MB)", pixels.shape[1], pixels.shape[0], grew_mb,

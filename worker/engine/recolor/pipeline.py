@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from shared.errors import LimitExceededError, StyleFarmError
+from shared.errors import LimitExceededError, RenderCanceled
 from worker.engine.recolor import guided_filter
 from worker.engine.recolor import hints as hint_solver
 from worker.engine.recolor.exemplar import ExemplarOptions, exemplar_chroma
@@ -32,11 +32,6 @@ PixelFeatures = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
 _WORKING_BYTES_PER_PIXEL = 120
 _SOLVE_BYTES_PER_PIXEL = 1000
 _BAND_BYTES_PER_PIXEL = 160
-
-
-class RecolorCanceled(StyleFarmError):
-    status = 409
-    code = "canceled"
 
 
 @dataclass(frozen=True)
@@ -199,7 +194,7 @@ def recolor(
     output = np.empty((height, width, 3), dtype=scan.luma.dtype)
     for done, (y0, y1) in enumerate(bands, start=2):
         if should_cancel is not None and should_cancel():
-            raise RecolorCanceled("recolour canceled")
+            raise RenderCanceled("recolour canceled")
         rows = scan.luma[y0:y1]
         if model is None:
             chroma = rgb_to_chroma(stylized[y0:y1])
