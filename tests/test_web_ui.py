@@ -40,8 +40,12 @@ MAX_OUTPUT_SIDE = 256
 RENDER_TIMEOUT_MS = 240_000
 
 
+EXPECT_TIMEOUT_MS = 30_000  # what a page shows may lag on a loaded 2-core CI machine; 5 s did not always do
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     if not CHROMIUM.exists():
         pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as playwright:

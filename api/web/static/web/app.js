@@ -156,6 +156,7 @@ const Farm = (() => {
     let changedAt = Date.now();
     let stalled = false;
     const deliver = (job) => {
+      if (controller.signal.aborted) return; // read before the page stopped following: stale
       onJob(job);
       const text = JSON.stringify(job);
       if (text !== lastDocument) {

@@ -131,7 +131,9 @@ Farm.ready(() => {
       try {
         update(await Farm.api(`/v1/jobs/${jobId}/${action}`, { method: "POST" }));
         Farm.show(done);
-        if (action === "retry" || action === "resume") follow(); // the stream ended with the job: open it again
+        // A fresh stream starts from the state after the action: an event the old stream read before
+        // it (still in flight) cannot put the old status back, and a finished job's stream opens again.
+        follow();
       } catch (err) {
         Farm.showError(err, action[0].toUpperCase() + action.slice(1));
       }
