@@ -44,7 +44,10 @@ SIZES = {"1": ("1 MP", 1224, 816), "4": ("4 MP", 2448, 1632), "24": ("24 MP", 60
 HUNDRED = ("100 MP", 12000, 8400)
 # The reference renders come first: each writes the picture the next case is compared with
 # (fp32-image: the float render of the arbitrary network, untimed; it is no row of the table).
-CASES = ["theirs-builtin", "ours-builtin", "fp32-image", "theirs-image", "ours-image"]
+# ours32: our engine with precision="fp32", timed too; its output is the reference of the "PSNR vs our fp32"
+# column, which isolates what int8 costs from what tiling with thumbnail statistics does.
+CASES = ["theirs-builtin", "ours32-builtin", "ours-builtin", "fp32-image", "theirs-image", "ours32-image", "ours-image"]
+ENGINE_LABELS = {"ours32": "ours fp32", "ours": "ours"}
 
 
 # --------------------------------------------------------------------------- child side
@@ -61,9 +64,17 @@ def _tiny_input() -> Any:
 
 
 def _ours(
-    kind: str, path: Path, repeat: int, max_pixels: int, reference: Path | None, cache_dir: Path | None
+    kind: str,
+    path: Path,
+    repeat: int,
+    max_pixels: int,
+    reference: Path | None,
+    cache_dir: Path | None,
+    own_reference: Path | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]:
-    """Render with our engine at its defaults; report timings, the pixels the networks ran on, and PSNR."""
+    """Render with our engine at its defaults (or ``precision``); report timings, the pixels the
+    networks ran on, and PSNR. A float32 run saves its output at ``own_reference``; others compare with it."""
     import numpy as np
     import torch
 
@@ -74,7 +85,7 @@ def _ours(
 
     component = StyleComponent(builtin=BUILTIN) if kind == "builtin" else StyleComponent(image=str(STYLE_IMAGE))
     spec = StyleSpec((component,))
-    options = RenderOptions(max_pixels=max_pixels)
+    options = RenderOptions(max_pixels=max_pixels, precision=precision)  # type: ignore[arg-type]
     engine = StyleEngine(device="cpu", cache_dir=cache_dir)
     engine.render(_tiny_input(), spec, options)  # loads the networks (not timed)
     rss_loaded = _peak_rss_kb()
@@ -88,6 +99,11 @@ def _ours(
     assert out is not None
     height, width = out.shape[:2]
     psnr = psnr_uint8(out, np.load(reference, mmap_mode="r")) if reference and reference.exists() else None
+    psnr_own = None
+    if own_reference is not None and precision == "fp32":
+        np.save(own_reference, out)
+    elif own_reference is not None and own_reference.exists():
+        psnr_own = psnr_uint8(out, np.load(own_reference, mmap_mode="r"))
     options = options.within_budget(torch.float32, 1)
     padded = (width + (-width) % STRIDE) * (height + (-height) % STRIDE)
     if max(width, height) <= options.thumbnail_side or width * height <= options.single_pass_pixels:
@@ -108,6 +124,7 @@ def _ours(
         "threads": torch.get_num_threads(),
         "tile_size": options.tile_size,
         "psnr": psnr,
+        "psnr_own": psnr_own,
     }
 
 
@@ -251,9 +268,13 @@ def run_child(args: argparse.Namespace) -> None:
         else:
             engine, kind = args.case.split("-")
             reference = Path(args.reference) if args.reference else None
-            if engine == "ours":
+            if engine in ENGINE_LABELS:
                 cache_dir = Path(args.cache_dir) if args.cache_dir else None
-                result = _ours(kind, Path(args.input), args.repeat, args.max_pixels, reference, cache_dir)
+                own = Path(args.own_reference) if args.own_reference else None
+                precision = "fp32" if engine == "ours32" else "auto"
+                result = _ours(
+                    kind, Path(args.input), args.repeat, args.max_pixels, reference, cache_dir, own, precision
+                )
             elif engine == "fp32":
                 assert reference is not None
                 result = _fp32_image(Path(args.input), reference)
@@ -286,7 +307,11 @@ class Outcome:
 
 
 def spawn(
-    case: str, args: argparse.Namespace, input_path: Path | None = None, reference: Path | None = None
+    case: str,
+    args: argparse.Namespace,
+    input_path: Path | None = None,
+    reference: Path | None = None,
+    own_reference: Path | None = None,
 ) -> Outcome:
     """Run one case in a fresh interpreter; peak RSS comes from ``wait4`` even if it was killed."""
     command = [sys.executable, "-m", "benchmarks.engine", "--case", case, "--repeat", str(args.repeat)]
@@ -295,6 +320,8 @@ def spawn(
         command += ["--input", str(input_path)]
     if reference is not None:
         command += ["--reference", str(reference)]
+    if own_reference is not None:
+        command += ["--own-reference", str(own_reference)]
     if args.cache_dir:
         command += ["--cache-dir", str(args.cache_dir)]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -424,18 +451,19 @@ def speed_table(rows: list[Row]) -> str:
         "peak RSS",
         "ours/theirs MP/s",
         "PSNR vs fp32",
+        "PSNR vs our fp32",
     ]
     by_key = {(r.size, r.kind, r.engine): r for r in rows}
     body = []
     for r in rows:
         if not r.outcome.ok:
             cell = fail_cell(r.outcome)
-            body.append([r.size, r.kind, r.engine, cell, "", "", "", mb(r.outcome.peak_rss_kb), "", ""])
+            body.append([r.size, r.kind, r.engine, cell, "", "", "", mb(r.outcome.peak_rss_kb), "", "", ""])
             continue
         res = r.outcome.result
         ratio = ""
         other = by_key.get((r.size, r.kind, "theirs"))
-        if r.engine == "ours" and other is not None:
+        if r.engine.startswith("ours") and other is not None:
             ratio = f"{r.mps / other.mps:.2f}x" if other.outcome.ok else "(theirs failed)"
         body.append(
             [
@@ -449,6 +477,7 @@ def speed_table(rows: list[Row]) -> str:
                 mb(r.outcome.peak_rss_kb),
                 ratio,
                 "" if res.get("psnr") is None else f"{res['psnr']:.1f} dB",
+                "" if res.get("psnr_own") is None else f"{res['psnr_own']:.1f} dB",
             ]
         )
     return table(headers, body)
@@ -561,6 +590,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--reference", help=argparse.SUPPRESS)
+    parser.add_argument("--own-reference", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("--max-pixels", type=int, default=150_000_000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -601,10 +631,11 @@ def main(argv: list[str] | None = None) -> None:
             path = make_input(PHOTO, width, height, folder)
             for case in CASES:
                 engine, kind = case.split("-")
-                outcome = spawn(case, args, path, folder / f"fp32-{kind}-{width}x{height}.npy")
+                own = folder / f"ours32-{kind}-{width}x{height}.npy"
+                outcome = spawn(case, args, path, folder / f"fp32-{kind}-{width}x{height}.npy", own)
                 progress(label, case, outcome)
                 if engine != "fp32":
-                    rows.append(Row(label, kind, engine, outcome))
+                    rows.append(Row(label, kind, ENGINE_LABELS.get(engine, engine), outcome))
         if rows:
             print(speed_table(rows))
             print()

@@ -88,6 +88,8 @@ def _fail(exc: StyleFarmError) -> None:
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Default: setting device (auto)."
 )
+@click.option("--precision", type=click.Choice(["auto", "fp32", "int8"]), default=None,
+              help="CPU convolutions in int8 or float32 (default: setting engine_precision, auto).")  # fmt: skip
 @click.option("--method", type=click.Choice(["fast", "optimize"]), default="fast", show_default=True,
               help="fast network, or Gatys pixel optimization (style images only; slow).")  # fmt: skip
 @click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True)
@@ -115,6 +117,7 @@ def render(
     working_side: int | None,
     max_side: int | None,
     device: str | None,
+    precision: str | None,
     method: str,
     colorize_from: Path | None,
     hints: Path | None,
@@ -144,6 +147,7 @@ def render(
             tile_size=tile,
             working_side=working_side,
             max_output_side=max_side,
+            precision=precision,
             **option_values(controls, output_path),
         )
         engine = engine_from_settings(settings, device)

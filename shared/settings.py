@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # Workers.
     model_cache_dir: Path
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # The networks' convolutions on CPU: int8 (oneDNN u8×s8 kernels, 3-4× faster per conv) or float32;
+    # ``auto`` runs both networks in int8 where the CPU can (PSNR against float32 ≥ 37 dB, see
+    # worker/engine/int8.py and benchmarks/engine.py) and float32 elsewhere; CUDA uses half precision.
+    engine_precision: Literal["auto", "fp32", "int8"] = "auto"
     task_soft_time_limit_s: int = Field(default=3300, ge=1)
     task_time_limit_s: int = Field(default=3600, ge=1)
     visibility_timeout_s: int = Field(default=7200, ge=1)

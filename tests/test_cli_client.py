@@ -158,16 +158,25 @@ def test_a_failed_job_exits_1_with_each_items_reason(farm, data_dir, tmp_path):
 
 
 def test_a_canceled_job_exits_4_when_followed(farm, data_dir, tmp_path):
+    """The job is canceled before any of its items can finish: an earlier job (a 18 MP scan in two
+    styles, small tiles) holds both worker processes meanwhile. Without it 16 small items finished
+    before the cancel arrived on a quiet machine, and the job ended as succeeded."""
     _, env = farm
-    photo = small_photo(data_dir, "bayou_cypress.jpg", (192, 128), tmp_path / "bayou.jpg")
-    styles = [arg for n in range(8, 24) for arg in ("--style", f"builtin:{n}")]  # 16 items, one worker
-    job_id = run("submit", str(photo), *styles, env=env).stdout.strip()
-    canceled = run("cancel", job_id, env=env)
-    assert canceled.returncode == 0 and canceled.stdout.startswith(job_id)
-    followed = run("status", job_id, "--wait", "--json", env=env)
-    assert followed.returncode == 4, followed.stdout
-    job = json.loads(followed.stdout)
-    print(f"canceled: {job['progress']['items_canceled']} of 16 items never ran or stopped")
+    blocker = run("submit", str(data_dir / "photos" / "bw_covered_wagons.jpg"), "--style", "builtin:1",
+                  "--style", "builtin:2", "--tile", "128", env=env).stdout.strip()  # fmt: skip
+    try:
+        photo = small_photo(data_dir, "bayou_cypress.jpg", (192, 128), tmp_path / "bayou.jpg")
+        styles = [arg for n in range(8, 24) for arg in ("--style", f"builtin:{n}")]  # 16 items, one worker
+        job_id = run("submit", str(photo), *styles, env=env).stdout.strip()
+        canceled = run("cancel", job_id, env=env)
+        assert canceled.returncode == 0 and canceled.stdout.startswith(job_id)
+        followed = run("status", job_id, "--wait", "--json", env=env)
+        assert followed.returncode == 4, followed.stdout
+        job = json.loads(followed.stdout)
+        assert job["status"] == "canceled" and job["progress"]["items_succeeded"] == 0
+        assert job["progress"]["items_canceled"] == 16
+    finally:
+        run("cancel", blocker, env=env)  # its running items stop at their next tile
     assert job["status"] == "canceled" and job["progress"]["items_canceled"] > 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from worker.engine.int8 import IMAGE_GRID
 from worker.engine.layers import ReflectConv, upsample_nearest
 from worker.engine.norm import NormState, conditional_instance_norm
 from worker.engine.quantization import QuantTable, fake_quantize
@@ -90,18 +91,22 @@ class ArbitraryStyleNet(nn.Module):
 
         def conv_norm(conv: ReflectConv, x: torch.Tensor, pad_point: str) -> torch.Tensor:
             layer, (gamma, beta) = next(layers)
-            if not self.emulate_int8:  # plain float: fold frozen norms, or normalize in place
+            if not self.emulate_int8:  # plain float or int8 convs: fold frozen norms, or normalize in place
                 if state.foldable and gamma.shape[0] == 1:
-                    return conv(x, weights=state.folded(conv.conv.weight, conv.conv.bias, gamma, beta))
-                return conditional_instance_norm(conv(x), gamma, beta, self.eps, state)
+                    folded = state.folded(conv.conv.weight, conv.conv.bias, gamma, beta)
+                    return conv(x, weights=folded, quantizer=quantizer)
+                return conditional_instance_norm(conv(x, quantizer=quantizer), gamma, beta, self.eps, state)
             y = q(f"{layer}/Conv2D", conv(x, partial(q, pad_point)))
             hook = lambda point, t: q(f"{layer}/StyleNorm/{point}", t)  # noqa: E731
             return conditional_instance_norm(y, gamma, beta, self.eps, state, hook)
 
+        # Emulating the shipped graph's rounding replaces running in int8 (it reproduces onnxruntime's output).
+        quantizer = None if self.emulate_int8 else state.quantizer
         x = content
         for i, conv in enumerate(self.contract):
             pad_point = f"{_T}/contract/MirrorPad" + (f"_{i}" if i else "")
-            x = q(f"{_T}/contract/conv{i + 1}/Relu:relu", torch.relu(conv(x, partial(q, pad_point))))
+            y = conv(x, partial(q, pad_point), quantizer=quantizer, known=None if i else IMAGE_GRID)
+            x = q(f"{_T}/contract/conv{i + 1}/Relu:relu", torch.relu(y))
         for b, (conv1, conv2) in enumerate(self.residual):
             block = f"{_T}/residual/residual{b + 1}"
             y = q(f"{block}/conv1/Relu:relu", torch.relu(conv_norm(conv1, x, f"{block}/MirrorPad")))

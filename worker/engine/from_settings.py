@@ -34,6 +34,7 @@ def options_from_settings(settings: Settings, **overrides: object) -> RenderOpti
         "max_pixels": settings.max_input_pixels,
         "min_side": settings.min_input_side,
         "simulated_memory_pixels": settings.simulated_device_memory_pixels,
+        "precision": settings.engine_precision,
     }
     if settings.render_memory_mb:  # tiles and the single-pass limit follow the budget, unless set
         limits["memory_budget_mb"] = max(settings.render_memory_mb, 64)

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from worker.engine.int8 import ConvQuantizer, Grid
+
 
 def space_to_depth_weights(weight: torch.Tensor) -> torch.Tensor:
     """A stride-1 k×k conv's weight [O, C, k, k] as the equal conv on 2×2 space-to-depth input.
@@ -80,11 +82,18 @@ class ReflectConv(nn.Module):
         x: torch.Tensor,
         after_pad: Callable[[torch.Tensor], torch.Tensor] | None = None,
         weights: tuple[torch.Tensor, torch.Tensor] | None = None,
+        quantizer: ConvQuantizer | None = None,
+        known: Grid | None = None,
     ) -> torch.Tensor:
-        """``weights``: (weight, bias) to use instead of the module's own (e.g. with a norm folded in)."""
+        """``weights``: (weight, bias) to use instead of the module's own (e.g. with a norm folded in).
+
+        ``quantizer``: run in int8 (int8.py); ``known``: the input's fixed int8 grid, if it has one.
+        """
+        weight, bias = weights if weights is not None else (self.conv.weight, self.conv.bias)
+        if quantizer is not None:  # nothing rounds between padding and conv there (``after_pad`` emulates that)
+            return quantizer.conv(x, self.pad, weight, bias, self.conv.stride[0], known)
         padded = F.pad(x, (self.pad,) * 4, mode="reflect")
         padded = padded if after_pad is None else after_pad(padded)
-        weight, bias = weights if weights is not None else (self.conv.weight, self.conv.bias)
         if self.space_to_depth:
             return space_to_depth_conv(padded, weight, bias)
         return F.conv2d(padded, weight, bias, self.conv.stride)

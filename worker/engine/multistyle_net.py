@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from worker.engine.int8 import IMAGE_GRID
 from worker.engine.layers import ReflectConv, upsample_nearest
 from worker.engine.norm import NormState, conditional_instance_norm
 
@@ -78,9 +79,12 @@ class MultiStyleNet(nn.Module):
         def norm(conv: ReflectConv, x: torch.Tensor) -> torch.Tensor:
             """conv then its norm; with frozen statistics the norm is folded into the conv."""
             gamma, beta = next(norm_params)
+            known = IMAGE_GRID if x is content else None
             if state.foldable and gamma.shape[0] == 1:
-                return conv(x, weights=state.folded(conv.conv.weight, conv.conv.bias, gamma, beta))
-            return conditional_instance_norm(conv(x), gamma, beta, self.eps, state)
+                folded = state.folded(conv.conv.weight, conv.conv.bias, gamma, beta)
+                return conv(x, weights=folded, quantizer=state.quantizer, known=known)
+            y = conv(x, quantizer=state.quantizer, known=known)
+            return conditional_instance_norm(y, gamma, beta, self.eps, state)
 
         x = content
         for conv in self.contract:

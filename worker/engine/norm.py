@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from worker.engine.int8 import ConvGrids, ConvQuantizer
+
 # A quantization point: (name of the point inside the current layer, tensor) → tensor.
 QuantHook = Callable[[str, torch.Tensor], torch.Tensor]
 
@@ -34,17 +36,23 @@ class NormStatistics:
     # Per layer, the preceding conv's (weight, bias) with the norm folded in; filled on first use.
     # One statistics object belongs to one network and one set of style params (render's ``_Pass``).
     folded: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # With int8 convolutions (int8.py): each conv's input grid, recorded with the statistics.
+    int8: ConvGrids | None = None
 
 
 class NormState:
     """Carries statistics through one forward pass: records them, or replays frozen ones."""
 
-    def __init__(self, frozen: NormStatistics | None = None, pooled: bool = False) -> None:
+    def __init__(self, frozen: NormStatistics | None = None, pooled: bool = False, int8: bool = False) -> None:
+        """``int8``: run the convolutions in int8 (a pass with frozen statistics follows how they were recorded)."""
         self.frozen = frozen
         # Pooled: one mean and std over the whole batch (e.g. sampled frames of a clip), not per image.
         self.dims = (0, 2, 3) if pooled else (2, 3)
-        self.recorded = NormStatistics()
+        self.recorded = NormStatistics(int8=ConvGrids() if int8 and frozen is None else None)
         self._next = 0
+        self._scratch: torch.Tensor | None = None  # deviations from the mean, reused layer after layer
+        grids = frozen.int8 if frozen is not None else self.recorded.int8
+        self.quantizer = None if grids is None else ConvQuantizer(grids, frozen=frozen is not None)
 
     @property
     def foldable(self) -> bool:
@@ -82,12 +90,35 @@ class NormState:
             return mean.to(x.dtype), rstd.to(x.dtype)
         # Moments in float32 even when the convolutions run in half precision.
         xf = x.float()
+        if q is _no_quant and not xf.requires_grad and xf.is_contiguous(memory_format=torch.channels_last):
+            mean, var = self._moments_in_scratch(xf)
+            rstd = torch.rsqrt(var + eps)
+            self.recorded.layers.append((mean, rstd))
+            return mean.to(x.dtype), rstd.to(x.dtype)
         mean = q("moments/mean", xf.mean(dim=self.dims, keepdim=True))
         squared = q("moments/SquaredDifference", (xf - mean) ** 2)
         var = q("moments/variance", squared.mean(dim=self.dims, keepdim=True))
         rstd = q("batchnorm/Rsqrt", torch.rsqrt(q("batchnorm/add", var + eps)))
         self.recorded.layers.append((mean, rstd))
         return mean.to(x.dtype), rstd.to(x.dtype)
+
+    def _moments_in_scratch(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance per channel of a channels-last ``x`` ([N, C, 1, 1] each), as above
+        (mean, then the mean of squared deviations: a flat picture gets exactly the same moments on
+        any thread count), with the deviations written into one buffer reused by every layer.
+
+        Why: a full-resolution layer's deviations are hundreds of MB; a fresh tensor per layer
+        costs a page fault per 4 KiB (as much time as the arithmetic), a reused one does not.
+        """
+        n, c = x.shape[:2]
+        rows = x.permute(0, 2, 3, 1).reshape(1 if self.dims[0] == 0 else n, -1, c)  # a view: no copy
+        mean = rows.mean(dim=1, keepdim=True)
+        if self._scratch is None or self._scratch.numel() < rows.numel():
+            self._scratch = torch.empty(rows.numel(), dtype=rows.dtype, device=rows.device)
+        deviations = torch.sub(rows, mean, out=self._scratch[: rows.numel()].view(rows.shape))
+        var = deviations.square_().mean(dim=1, keepdim=True)
+        shape = (1, c, 1, 1) if self.dims[0] == 0 else (n, c, 1, 1)
+        return mean.reshape(shape), var.reshape(shape)
 
 
 def conditional_instance_norm(

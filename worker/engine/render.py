@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from worker.engine import arbitrary_net, budget, color, multistyle_net
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.finishing import finish_render
+from worker.engine.int8 import int8_supported
 from worker.engine.masks import MaskSpec
 from worker.engine.memory import check_simulated_limit, retrying_with_smaller_tiles
 from worker.engine.model_store import Networks
@@ -34,6 +36,11 @@ from worker.engine.style_colors import match_colors
 from worker.engine.styles import StyleSpec
 from worker.engine.tiling import Tile, plan_tiles, receptive_radius
 
+Precision = Literal["auto", "fp32", "int8"]
+# The networks ``precision="auto"`` runs in int8 where the CPU can: the arbitrary-style network ships
+# as an int8 graph; the 26-style one, calibrated on the thumbnail pass, stayed at 37-39 dB PSNR against
+# its float32 render at 1-24 MP (``benchmarks/engine.py``, PSNR column) while its convolutions ran 3-4× faster.
+AUTO_INT8 = frozenset({"builtin", "arbitrary"})
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 STRIDE = max(arbitrary_net.STRIDE, multistyle_net.STRIDE)  # both downsample by 4
@@ -87,6 +94,8 @@ class RenderOptions:
     match_style_colors: bool = False
     keep_alpha: bool = False
     memory_budget_mb: int = 1280
+    # Convolutions in float32 or int8 (int8.py; CPU only); ``auto`` picks per network (``AUTO_INT8``).
+    precision: Precision = "auto"
 
     def validate(self) -> None:
         if not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
@@ -97,6 +106,8 @@ class RenderOptions:
             raise BadInputError(f"unknown colour mode {self.color_mode!r}")
         if self.tile_size is not None and self.tile_size < 64:
             raise BadInputError(f"tile size must be at least 64 px, got {self.tile_size}")
+        if self.precision not in ("auto", "fp32", "int8"):
+            raise BadInputError(f"unknown precision {self.precision!r}; use auto, fp32 or int8")
         if self.memory_budget_mb < 64:
             raise BadInputError(f"the memory budget must be at least 64 MB, got {self.memory_budget_mb}")
         for name in ("working_side", "max_output_side"):
@@ -235,20 +246,26 @@ class StyleEngine:
         """A style image's vector, with its colours first matched to the photo's when asked."""
         return self.style_vector(image, colors_of=np.asarray(thumbnail) if match_colors else None)
 
+    def _int8(self, precision: Precision, network: str) -> bool:
+        """Whether ``network`` ("builtin" or "arbitrary") runs its convolutions in int8."""
+        if precision == "fp32" or self.device.type != "cpu" or self.dtype != torch.float32 or not int8_supported():
+            return False
+        return precision == "int8" or network in AUTO_INT8
+
     def _statistics(
-        self, network: torch.nn.Module, params: list, thumbnail: np.ndarray
+        self, network: torch.nn.Module, params: list, thumbnail: np.ndarray, int8: bool = False
     ) -> tuple[NormStatistics, torch.Tensor]:
         """Run the thumbnail once, recording every norm layer's statistics; also return the output.
 
         A batch of thumbnails ([N, H, W, 3], a clip's sampled frames) gives statistics pooled over all.
         """
         if thumbnail.ndim == 4:
-            state = NormState(pooled=True)
+            state = NormState(pooled=True, int8=int8)
             padded = np.stack([_pad_to_stride(t, (-t.shape[0]) % STRIDE, (-t.shape[1]) % STRIDE) for t in thumbnail])
             return state.recorded, network(to_tensor(padded, self.device, self.dtype), state=state, params=params)
         h, w = thumbnail.shape[:2]
         padded = _pad_to_stride(thumbnail, (-h) % STRIDE, (-w) % STRIDE)
-        state = NormState()
+        state = NormState(int8=int8)
         output = network(to_tensor(padded, self.device, self.dtype), state=state, params=params)
         return state.recorded, output
 
@@ -276,14 +293,16 @@ class StyleEngine:
         if builtin is not None:
             weights = torch.from_numpy(builtin)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.multistyle.style_params(weights)]
-            stats, output = self._statistics(nets.multistyle, params, thumb_pixels)
+            int8 = self._int8(options.precision, "builtin")
+            stats, output = self._statistics(nets.multistyle, params, thumb_pixels, int8)
             passes.append(_Pass(nets.multistyle, params, stats, share * options.strength, output if keep else None))
         if style.arbitrary_components:
             nets.arbitrary.emulate_int8 = options.emulate_int8
             target = self._target_vector(style, thumbnail, options.strength, options.match_style_colors)
             vector = torch.from_numpy(target)[None].to(self.device, self.dtype)
             params = [(g.to(self.dtype), b.to(self.dtype)) for g, b in nets.arbitrary.style_params(vector)]
-            stats, output = self._statistics(nets.arbitrary, params, thumb_pixels)
+            int8 = self._int8(options.precision, "arbitrary") and not options.emulate_int8
+            stats, output = self._statistics(nets.arbitrary, params, thumb_pixels, int8)
             passes.append(_Pass(nets.arbitrary, params, stats, 1.0 - share, output if keep else None))
         return passes
 

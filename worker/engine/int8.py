@@ -1,0 +1,150 @@
+"""Convolutions on int8 activations and weights (oneDNN's u8 × s8 kernels), float in and out.
+
+Why: on x86 CPUs oneDNN's int8 convolutions run 3-4× faster than its float32 ones on the shapes
+of our networks (one thread, AVX-512 VNNI; measured in ``benchmarks/engine.py``), and the
+arbitrary-style network ships as an int8 graph anyway. Each convolution quantizes its (padded)
+input to uint8 on a per-tensor grid, its weight to int8 per output channel (symmetric), and
+returns float32; norms, ReLUs, additions and the sigmoid stay in float.
+
+Where a grid comes from (``ConvGrids``):
+- a pass with live statistics (a single-pass render, or the thumbnail pass of a tiled one) takes
+  each input's own range and records it;
+- a pass with frozen statistics (the tiles) replays the recorded grids, so every tile is rounded
+  alike and tiled output equals untiled output exactly. Values outside the thumbnail's range
+  clip to it, which is what a calibrated int8 network does (``CALIBRATION_HEADROOM`` widens it).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+
+import torch
+import torch.nn.functional as F
+
+# Int8 packed weights per conv call (index in forward order); filled on first use in a frozen pass.
+PackedConv = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+# How much wider than the thumbnail's range the tiles' grids are: full-resolution detail reaches a
+# little beyond what the smaller thumbnail shows (measured: see benchmarks/README.md, "int8").
+CALIBRATION_HEADROOM = 1.25
+
+
+@cache
+def int8_supported() -> bool:
+    """Whether this torch build has oneDNN's int8 convolution ops for the CPU."""
+    try:
+        return "onednn" in torch.backends.quantized.supported_engines and hasattr(torch.ops.onednn, "qconv2d_pointwise")
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A uint8 grid for one activation tensor: ``x ≈ (q - zero_point) * scale``."""
+
+    scale: float
+    zero_point: int
+
+    @staticmethod
+    def spanning(low: float, high: float) -> Grid:
+        """The grid covering [low, high] (and 0, which padding and ReLU outputs hit exactly)."""
+        low, high = min(low, 0.0), max(high, 0.0)
+        scale = max(high - low, 1e-8) / 255.0
+        return Grid(scale, int(min(max(round(-low / scale), 0), 255)))
+
+    def widened(self, factor: float) -> Grid:
+        """The same zero point with a coarser step: a range ``factor`` times as wide."""
+        return Grid(self.scale * factor, self.zero_point)
+
+    def quantize(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as uint8 on this grid (rounded, clipped to 0-255)."""
+        with warnings.catch_warnings():  # quantized tensor types are deprecated; their kernels are what is fast
+            warnings.simplefilter("ignore")
+            quantized = torch.quantize_per_tensor(x, self.scale, self.zero_point, torch.quint8)
+        # The same bytes seen as plain uint8, which oneDNN's op takes (``int_repr`` would copy them).
+        raw = torch.empty(0, dtype=torch.uint8, device=x.device)
+        return raw.set_(quantized.untyped_storage(), quantized.storage_offset(), quantized.shape, quantized.stride())
+
+
+IMAGE_GRID = Grid(1.0 / 255.0, 0)  # a photo in 0-1 from uint8 pixels: exact on this grid
+
+
+@dataclass
+class ConvGrids:
+    """The input grid of each convolution of one network pass, in forward order, and their packed weights."""
+
+    grids: list[Grid] = field(default_factory=list)
+    packed: dict[int, PackedConv] = field(default_factory=dict)
+
+
+def quantize_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """int8 weight and its per-output-channel scales (symmetric, ±127)."""
+    w = weight.detach().float()
+    scales = (w.abs().amax(dim=(1, 2, 3)) / 127.0).clamp_min(1e-12)
+    q = torch.round(w / scales[:, None, None, None]).clamp_(-127, 127).to(torch.int8)
+    return q, scales.double()
+
+
+def _pack(weight: torch.Tensor, bias: torch.Tensor | None, grid: Grid, stride: int, shape: list[int]) -> PackedConv:
+    qweight, scales = quantize_weight(weight)
+    with warnings.catch_warnings():  # the prepack op warns that quantized tensors are deprecated
+        warnings.simplefilter("ignore")
+        packed = torch.ops.onednn.qconv_prepack(
+            qweight, scales, grid.scale, grid.zero_point, [stride] * 2, [0, 0], [1, 1], 1, shape
+        )
+    return packed, scales, None if bias is None else bias.detach().float()
+
+
+class ConvQuantizer:
+    """Runs one pass's convolutions in int8; records input grids (live) or replays them (frozen)."""
+
+    def __init__(self, grids: ConvGrids, frozen: bool) -> None:
+        self.grids = grids
+        self.frozen = frozen
+        self._next = 0
+
+    def conv(
+        self,
+        x: torch.Tensor,
+        pad: int,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        stride: int,
+        known: Grid | None = None,
+    ) -> torch.Tensor:
+        """Mirror-pad ``x`` by ``pad``, then ``conv2d(·, weight, bias, stride)`` in int8; float32 out.
+
+        The input is quantized before it is padded (reflection copies values, so the result is the
+        same, on a quarter of the bytes). ``known``: the input's grid when it is fixed
+        (``IMAGE_GRID`` for the photo itself).
+        """
+        index = self._next
+        self._next += 1
+        x = x.float().contiguous(memory_format=torch.channels_last)
+        shape = [x.shape[0], x.shape[1], x.shape[2] + 2 * pad, x.shape[3] + 2 * pad]
+        if self.frozen:
+            grid = self.grids.grids[index]
+            packed = self.grids.packed.get(index)
+            if packed is None:
+                packed = self.grids.packed[index] = _pack(weight, bias, grid, stride, shape)
+        else:
+            if known is not None:
+                grid = replay = known
+            else:
+                # Flattened in memory order: a channels-last tensor reduces without a copy.
+                low, high = torch.aminmax(x.permute(0, 2, 3, 1).reshape(-1))
+                grid = Grid.spanning(float(low), float(high))
+                replay = grid.widened(CALIBRATION_HEADROOM)
+            self.grids.grids.append(replay)
+            packed = _pack(weight, bias, grid, stride, shape)
+        qweight, scales, float_bias = packed
+        qx = grid.quantize(x)
+        if pad:
+            qx = F.pad(qx, (pad,) * 4, mode="reflect")
+        zeros = torch.zeros(scales.shape[0], dtype=torch.long)
+        return torch.ops.onednn.qconv2d_pointwise(
+            qx, grid.scale, grid.zero_point, qweight, scales, zeros, float_bias,
+            [stride] * 2, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",
+        )  # fmt: skip
