@@ -22,6 +22,7 @@ def engine_from_settings(settings: Settings, device: str | None = None) -> Style
         cache_dir=settings.model_cache_dir,
         network_cache_size=settings.network_cache_size,
         network_probe_side=settings.network_probe_side,
+        reuse_freed_memory=settings.engine_reuse_freed_memory,
     )
 
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from shared.errors import BadInputError, RenderCanceled
 from shared.images import ImageSource, load_image
-from worker.engine import arbitrary_net, budget, color, multistyle_net
+from worker.engine import arbitrary_net, budget, color, host_memory, multistyle_net
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.finishing import finish_render
@@ -193,8 +193,12 @@ class StyleEngine:
         half: bool | None = None,
         network_cache_size: int = 4,
         network_probe_side: int = 64,
+        reuse_freed_memory: bool = True,
     ) -> None:
+        """``reuse_freed_memory``: on CPU, keep freed feature maps in the process (host_memory.py)."""
         self.device = resolve_device(device)
+        if reuse_freed_memory and self.device.type == "cpu":
+            host_memory.reuse_freed_memory()
         self.dtype = default_dtype(self.device, half)
         self.cache_dir = cache_dir
         self._networks: Networks | None = None
