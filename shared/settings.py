@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # The networks' convolutions on CPU: int8 (oneDNN u8×s8 kernels, 3-4× faster per conv) or float32;
-    # ``auto`` runs both networks in int8 where the CPU can (PSNR against float32 ≥ 37 dB, see
-    # worker/engine/int8.py and benchmarks/engine.py) and float32 elsewhere; CUDA uses half precision.
+    # ``auto`` runs them in int8 where that keeps PSNR against float32 ≥ 35 dB (both networks with VNNI,
+    # the 26-style one without: worker/engine/render.py ``auto_int8_networks``); CUDA uses half precision.
     engine_precision: Literal["auto", "fp32", "int8"] = "auto"
     # Keep freed feature maps in the worker process for the next render (glibc; worker/engine/host_memory.py):
     # ~20 % faster on multi-megapixel CPU renders; resident memory then stays at its peak between renders.

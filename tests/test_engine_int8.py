@@ -45,10 +45,26 @@ def test_int8_renders_close_to_float32(engine, photo, styles, kind, tiled):
     assert psnr(int8, fp32) >= MIN_PSNR_DB
 
 
-def test_auto_runs_both_networks_in_int8_on_this_cpu(engine, photo, styles):
-    for spec in styles.values():
+def test_auto_picks_int8_per_network_by_the_cpu(engine, photo, styles):
+    """With VNNI both networks run in int8; without, the arbitrary one stays float32 (render.auto_int8_networks)."""
+    from worker.engine.int8 import has_vnni
+
+    for kind, spec in styles.items():
         auto = engine.render(photo, spec, RenderOptions())
-        assert np.array_equal(auto, engine.render(photo, spec, RenderOptions(precision="int8")))
+        expected = "int8" if has_vnni() or kind == "builtin" else "fp32"
+        assert np.array_equal(auto, engine.render(photo, spec, RenderOptions(precision=expected)))
+
+
+def test_without_vnni_auto_keeps_the_arbitrary_network_in_float32(engine, photo, styles, monkeypatch):
+    import worker.engine.int8 as int8
+    import worker.engine.render as render
+
+    monkeypatch.setattr(render, "has_vnni", lambda: False)
+    assert render.auto_int8_networks() == {"builtin"}
+    monkeypatch.setattr(render, "has_vnni", lambda: True)
+    assert render.auto_int8_networks() == {"builtin", "arbitrary"}
+    monkeypatch.setattr(int8, "has_vnni", lambda: False)
+    assert int8.weight_levels() == 63
 
 
 @pytest.mark.parametrize("kind", ["builtin", "image"])
@@ -104,3 +120,31 @@ def test_unknown_precision_is_a_clear_error():
 
     with pytest.raises(BadInputError, match="precision"):
         RenderOptions(precision="int4").validate()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("kind", "floor_db"), [("builtin", MIN_PSNR_DB), ("image", 30.0)])
+def test_seven_bit_weights_for_cpus_without_vnni(engine, photo, styles, kind, floor_db, monkeypatch):
+    """Without VNNI the weights are ±63 (int8.weight_levels), so no u8 × s8 pair saturates an int16;
+    their quality is checked on any CPU: the 26-style network keeps the 35 dB floor (auto uses int8
+    for it), the arbitrary one does not (auto keeps it in float32; asked for, int8 still gives ≥ 30 dB)."""
+    import worker.engine.int8 as int8
+
+    monkeypatch.setattr(int8, "has_vnni", lambda: False)
+    assert 255 * int8.weight_levels() * 2 <= 32767
+    seven_bit = engine.render(photo, styles[kind], RenderOptions(precision="int8"))
+    monkeypatch.undo()
+    fp32 = engine.render(photo, styles[kind], RenderOptions(precision="fp32"))
+    assert psnr(seven_bit, fp32) >= floor_db
+    if int8.has_vnni():
+        assert not np.array_equal(seven_bit, engine.render(photo, styles[kind], RenderOptions(precision="int8")))
+
+
+def test_weights_fit_the_levels_asked_for():
+    from worker.engine.int8 import quantize_weight
+
+    weight = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(5))
+    for levels in (63, 127):
+        q, scales = quantize_weight(weight, levels)
+        assert int(q.abs().max()) == levels
+        error = (q.float() * scales.float()[:, None, None, None] - weight).abs().max()
+        assert float(error) <= float(scales.max()) / 2 + 1e-6

@@ -27,7 +27,7 @@ from worker.engine import arbitrary_net, budget, color, host_memory, multistyle_
 from worker.engine.custom_net import NetworkCache
 from worker.engine.devices import default_dtype, resolve_device
 from worker.engine.finishing import finish_render
-from worker.engine.int8 import int8_supported
+from worker.engine.int8 import has_vnni, int8_supported
 from worker.engine.masks import MaskSpec
 from worker.engine.memory import check_simulated_limit, retrying_with_smaller_tiles
 from worker.engine.model_store import Networks
@@ -37,10 +37,19 @@ from worker.engine.styles import StyleSpec
 from worker.engine.tiling import Tile, plan_tiles, receptive_radius
 
 Precision = Literal["auto", "fp32", "int8"]
-# The networks ``precision="auto"`` runs in int8 where the CPU can: the arbitrary-style network ships
-# as an int8 graph; the 26-style one, calibrated on the thumbnail pass, stayed at 37-39 dB PSNR against
-# its float32 render at 1-24 MP (``benchmarks/engine.py``, PSNR column) while its convolutions ran 3-4× faster.
-AUTO_INT8 = frozenset({"builtin", "arbitrary"})
+
+
+def auto_int8_networks() -> frozenset[str]:
+    """The networks ``precision="auto"`` runs in int8 on this CPU (by PSNR against float32, floor 35 dB).
+
+    With VNNI both: the arbitrary-style network ships as an int8 graph, and the 26-style one,
+    calibrated on the statistics pass, stayed at 36.6-39.3 dB at 1-24 MP (``benchmarks/engine.py``)
+    while running 2-5× faster. Without VNNI the weights lose a bit (``int8.weight_levels``): the
+    26-style network kept 38.0-40.6 dB, the arbitrary one fell to 32.7 dB, so it stays float32.
+    """
+    return frozenset({"builtin", "arbitrary"}) if has_vnni() else frozenset({"builtin"})
+
+
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 STRIDE = max(arbitrary_net.STRIDE, multistyle_net.STRIDE)  # both downsample by 4
@@ -94,7 +103,7 @@ class RenderOptions:
     match_style_colors: bool = False
     keep_alpha: bool = False
     memory_budget_mb: int = 1280
-    # Convolutions in float32 or int8 (int8.py; CPU only); ``auto`` picks per network (``AUTO_INT8``).
+    # Convolutions in float32 or int8 (int8.py; CPU only); ``auto`` picks per network and CPU (``auto_int8_networks``).
     precision: Precision = "auto"
 
     def validate(self) -> None:
@@ -254,7 +263,7 @@ class StyleEngine:
         """Whether ``network`` ("builtin" or "arbitrary") runs its convolutions in int8."""
         if precision == "fp32" or self.device.type != "cpu" or self.dtype != torch.float32 or not int8_supported():
             return False
-        return precision == "int8" or network in AUTO_INT8
+        return precision == "int8" or network in auto_int8_networks()
 
     def _statistics(
         self, network: torch.nn.Module, params: list, thumbnail: np.ndarray, int8: bool = False
