@@ -130,7 +130,9 @@ def demo(home: Path | None, out_dir: Path) -> None:
             job = client.create_job(
                 {"kind": "multi_style", "inputs": [photo["id"]], "styles": [{"style": s} for s in DEMO_STYLES]}
             )
-            click.echo(f"job {job['id']}: astronaut.png × {', '.join(DEMO_STYLES)}", err=True)
+            names = [item.get("style_name") or item.get("style_label") for item in job.get("items", [])]
+            names = [name for name in names if name] or DEMO_STYLES  # style names, as pages and downloads show them
+            click.echo(f"job {job['id']}: astronaut.png × {', '.join(names)}", err=True)
             with progress_bar(job) as bar:
                 job = client.wait(job["id"], on_update=lambda j: update_bar(bar, j), timeout_s=600)
             if job["status"] != "succeeded":
