@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cli.client import FarmClient
 from cli.inputs import LocalInput
 from cli.stack import LocalStack
 from shared.settings import Settings
+from tests.busy_worker import worker_held_busy
 from tests.cli_process import cli_farm, run_stylefarm
 from tests.conftest_farm import free_port
 
@@ -43,8 +45,6 @@ def small_photo(data_dir: Path, name: str, size: tuple[int, int], destination: P
 
 def builtin_name(env: dict[str, str], number: int) -> str:
     """A built-in's name as the farm lists it (items, pages and downloads use names, not ``builtin:N``)."""
-    from cli.client import FarmClient
-
     client = FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"])
     return next(style["name"] for style in client.styles() if style["id"] == f"builtin:{number}")
 
@@ -158,26 +158,20 @@ def test_a_failed_job_exits_1_with_each_items_reason(farm, data_dir, tmp_path):
 
 
 def test_a_canceled_job_exits_4_when_followed(farm, data_dir, tmp_path):
-    """The job is canceled before any of its items can finish: an earlier job (a 18 MP scan in two
-    styles, small tiles) holds both worker processes meanwhile. Without it 16 small items finished
-    before the cancel arrived on a quiet machine, and the job ended as succeeded."""
+    """The job is canceled before any of its items can run: an earlier job holds both worker
+    processes meanwhile (busy_worker.py). Without it, 16 small items finished before the cancel
+    arrived on a quiet machine, and the job ended as succeeded."""
     _, env = farm
-    blocker = run("submit", str(data_dir / "photos" / "bw_covered_wagons.jpg"), "--style", "builtin:1",
-                  "--style", "builtin:2", "--tile", "128", env=env).stdout.strip()  # fmt: skip
-    try:
+    with worker_held_busy(FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"]), data_dir):
         photo = small_photo(data_dir, "bayou_cypress.jpg", (192, 128), tmp_path / "bayou.jpg")
-        styles = [arg for n in range(8, 24) for arg in ("--style", f"builtin:{n}")]  # 16 items, one worker
+        styles = [arg for n in range(8, 24) for arg in ("--style", f"builtin:{n}")]  # 16 items
         job_id = run("submit", str(photo), *styles, env=env).stdout.strip()
         canceled = run("cancel", job_id, env=env)
         assert canceled.returncode == 0 and canceled.stdout.startswith(job_id)
         followed = run("status", job_id, "--wait", "--json", env=env)
-        assert followed.returncode == 4, followed.stdout
-        job = json.loads(followed.stdout)
-        assert job["status"] == "canceled" and job["progress"]["items_succeeded"] == 0
-        assert job["progress"]["items_canceled"] == 16
-    finally:
-        run("cancel", blocker, env=env)  # its running items stop at their next tile
-    assert job["status"] == "canceled" and job["progress"]["items_canceled"] > 0
+    assert followed.returncode == 4, followed.stdout
+    job = json.loads(followed.stdout)
+    assert job["status"] == "canceled" and job["progress"]["items_canceled"] == 16
 
 
 def test_refusals_exit_2_with_the_reason(farm, data_dir, tmp_path):

@@ -8,6 +8,8 @@ import time
 import requests
 from PIL import Image
 
+from cli.client import FarmClient
+from tests.busy_worker import worker_held_busy
 from tests.cli_process import run_stylefarm as run
 from tests.test_cli_client import farm, small_photo  # noqa: F401 - the module's farm fixture, reused
 
@@ -33,11 +35,13 @@ def test_download_pause_resume_and_retry_a_job_by_its_id(farm, data_dir, tmp_pat
 
     big = small_photo(data_dir, "bayou_cypress.jpg", (640, 480), tmp_path / "bayou.jpg")
     styles = [arg for index in (1, 2, 4) for arg in ("--style", f"builtin:{index}")]
-    second = json.loads(run("submit", str(big), *styles, "--json", env=env).stdout)["jobs"][0]["id"]
-    paused = run("pause", second, "--json", env=env)
-    assert paused.returncode == 0 and json.loads(paused.stdout)["status"] == "paused"
-    resumed = run("resume", second, "--json", env=env)
-    assert resumed.returncode == 0 and json.loads(resumed.stdout)["status"] in {"queued", "running", "succeeded"}
+    client = FarmClient(env["STYLEFARM_API_URL"], env["STYLEFARM_API_KEY"])
+    with worker_held_busy(client, data_dir):  # the job waits in the queue while it is paused and resumed
+        second = json.loads(run("submit", str(big), *styles, "--json", env=env).stdout)["jobs"][0]["id"]
+        paused = run("pause", second, "--json", env=env)
+        assert paused.returncode == 0 and json.loads(paused.stdout)["status"] == "paused"
+        resumed = run("resume", second, "--json", env=env)
+        assert resumed.returncode == 0 and json.loads(resumed.stdout)["status"] == "queued"
     waited = run("status", second, "--wait", "--json", env=env)
     assert json.loads(waited.stdout)["status"] == "succeeded", waited.stderr
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from shared.db import Job, JobItem, JobStatus
 from shared.db.session import make_engine, make_session_factory
+from tests.busy_worker import worker_held_busy
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
 from tests.test_web_ui import (  # noqa: F401 - fixtures, reused
     RENDER_TIMEOUT_MS,
@@ -80,19 +81,20 @@ def _fail_the_item_then_retry_it_from_the_page(page: Page, database_url: str, jo
     expect(page.locator("#retry-job")).to_be_hidden()
 
 
-def _pause_resume_and_cancel_from_the_page(page: Page, client, big_photo) -> None:
-    """A job long enough to act on (a full-size photo in three styles, small tiles), then canceled."""
-    upload = client.upload(big_photo)
-    styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
-    job = client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles, "tile_size": 256})
-    page.goto(f"/ui/jobs/{job['id']}")
-    page.click("#pause-job")
-    expect(page.locator("#job-status")).to_have_text("paused")
-    expect(page.locator("#pause-job")).to_be_hidden()
-    page.click("#resume-job")
-    expect(page.locator("#job-status")).not_to_have_text("paused")
-    page.click("#cancel-job")
-    expect(page.locator("#job-status")).to_have_text("canceled", timeout=RENDER_TIMEOUT_MS)
+def _pause_resume_and_cancel_from_the_page(page: Page, client, data_dir) -> None:
+    """A job waiting behind a busy worker (busy_worker.py): paused, resumed, then canceled from its page."""
+    with worker_held_busy(client, data_dir):
+        upload = client.upload(data_dir / "photos" / "bayou_cypress.jpg")
+        styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
+        job = client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles})
+        page.goto(f"/ui/jobs/{job['id']}")
+        page.click("#pause-job")
+        expect(page.locator("#job-status")).to_have_text("paused")
+        expect(page.locator("#pause-job")).to_be_hidden()
+        page.click("#resume-job")
+        expect(page.locator("#job-status")).to_have_text("queued")  # nothing of it has run yet
+        page.click("#cancel-job")
+        expect(page.locator("#job-status")).to_have_text("canceled", timeout=RENDER_TIMEOUT_MS)
 
 
 @pytest.mark.parametrize("farm_env", ["embedded"], indirect=True)
@@ -137,7 +139,7 @@ def test_submit_follow_compare_and_download_at_desktop_and_phone_widths(web_farm
 
         if label == "desktop":
             _fail_the_item_then_retry_it_from_the_page(page, stack.settings.database_url, job_id)
-            _pause_resume_and_cancel_from_the_page(page, client, data_dir / "photos" / "bayou_cypress.jpg")
+            _pause_resume_and_cancel_from_the_page(page, client, data_dir)
         page.goto("/ui/jobs")
         expect(page.locator(f"tr[data-job-id='{job_id}'] .style-names")).to_have_text(style_name)
         for path in ("/ui/jobs", "/ui/"):

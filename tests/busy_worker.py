@@ -1,0 +1,29 @@
+"""Hold an embedded farm's worker processes busy, so a job submitted meanwhile waits in the queue.
+
+Why: tests that pause, resume or cancel a job from a page or the CLI need the job unfinished when
+they act. A "long enough" job stopped being long enough once renders got faster (a 2.4 MP photo in
+three styles finished in 3 s, before the page's Cancel was clicked). An earlier job of two items
+on an 18 MP scan with small tiles keeps both pool processes rendering for tens of seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BLOCKER_PHOTO = "bw_covered_wagons.jpg"  # 4764 × 3759
+BLOCKER_TILE = 128  # many small tiles: the render is slow, and a cancel stops it at the next tile
+
+
+@contextmanager
+def worker_held_busy(client, data_dir: Path) -> Iterator[str]:
+    """Submit the blocker job (one item per pool process); cancel it on the way out. Yields its id."""
+    upload = client.upload(data_dir / "photos" / BLOCKER_PHOTO)
+    styles = [{"style": "builtin:1"}, {"style": "builtin:2"}]
+    body = {"kind": "multi_style", "inputs": [upload["id"]], "styles": styles, "tile_size": BLOCKER_TILE}
+    job = client.create_job(body)
+    try:
+        yield job["id"]
+    finally:
+        client.cancel(job["id"])
