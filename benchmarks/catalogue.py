@@ -254,9 +254,9 @@ def main(argv: list[str] | None = None) -> None:
         kind, folder, out, threads = args.child
         run_child(kind, Path(folder), Path(out), int(threads))
         return
-    from cli.stack import sigterm_as_interrupt
+    from cli.stack import signals_as_interrupt
 
-    with sigterm_as_interrupt():  # a timeout's SIGTERM still stops the farm's processes
+    with signals_as_interrupt():  # a timeout's SIGTERM still stops the farm's processes
         run(args.rounds, args.engine_threads, args.count, args.concurrency, args.torch_threads)
 
 

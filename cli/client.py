@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 FINISHED = {"succeeded", "failed", "canceled"}
 PAGE_LIMIT = 200  # the API's largest page (api.schemas.Page)
+# Reads the farm answers 503 (database or broker busy or away) are tried again, after its Retry-After
+# or a growing pause; writes are not (an upload's body is spent, and a job may have been recorded).
+READ_RETRIES = Retry(
+    total=4, status_forcelist=[503], allowed_methods=["GET", "HEAD"], backoff_factor=0.5,
+    respect_retry_after_header=True, raise_on_status=False,
+)  # fmt: skip
 
 
 class ClientError(Exception):
@@ -45,6 +53,9 @@ class FarmClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            adapter = HTTPAdapter(max_retries=READ_RETRIES)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             if self.api_key:
                 session.headers["Authorization"] = f"Bearer {self.api_key}"
             self._local.session = session

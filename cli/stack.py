@@ -149,14 +149,20 @@ def _signals_ignored(*signums: signal.Signals) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while the stack runs in the foreground, so ``stop`` still runs."""
+def signals_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM and SIGINT as Ctrl-C while the stack runs in the foreground, so ``stop`` still runs.
+
+    SIGINT too, explicitly: a process started in the background by a non-interactive shell (``cmd &``,
+    ``nohup``) inherits SIGINT ignored, and Python then leaves it ignored, so Ctrl-C (or a
+    supervisor's SIGINT) would not stop the farm.
+    """
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

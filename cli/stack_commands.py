@@ -19,7 +19,7 @@ from cli.client import ClientError, FarmClient
 from cli.download import download_all, plan_downloads
 from cli.inputs import LocalInput
 from cli.progress import progress_bar, update_bar
-from cli.stack import LocalStack, StackError, sigterm_as_interrupt
+from cli.stack import LocalStack, StackError, signals_as_interrupt
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def create_key(tenant: str, home: Path | None) -> None:
 def up(home: Path | None, port: int) -> None:
     """Run the farm (API and a worker) in the foreground until Ctrl-C or SIGTERM."""
     stack = LocalStack(settings_for(home), port)
-    with sigterm_as_interrupt():  # children lead their own groups: stop them on SIGTERM too
+    with signals_as_interrupt():  # children lead their own groups: stop them on SIGTERM and SIGINT
         try:
             stack.start()
             click.echo(f"StyleFarm is up at {stack.url} (data in {stack.settings.home}); Ctrl-C stops it.", err=True)
@@ -117,7 +117,7 @@ def demo(home: Path | None, out_dir: Path) -> None:
     from shared.db.session import make_engine, make_session_factory
 
     stack = LocalStack(settings_for(home), free_port())
-    with sigterm_as_interrupt():  # children lead their own groups: stop them on SIGTERM too
+    with signals_as_interrupt():  # children lead their own groups: stop them on SIGTERM and SIGINT
         try:
             click.echo(f"starting the farm (data in {stack.settings.home}) ...", err=True)
             stack.start()

@@ -84,6 +84,8 @@ def test_up_stops_the_api_and_the_worker_when_signalled(signum, tmp_path):
     up = subprocess.Popen(
         [sys.executable, "-m", "cli", "up", "--port", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # As a shell leaves a background command (``up &``, nohup): SIGINT ignored. up still stops on it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     remember(up.pid)
     children: dict[int, str] = {}

@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a SQLite writer waits for another's lock before the request fails (the API answers 503).
+# The embedded farm has a few writers on one machine (API threads, each pool process's progress and
+# heartbeat); in CI a writer was seen holding the lock for ~12 s on a loaded 2-core machine, and 5 s
+# turned that wait into failed uploads. Waiting longer costs nothing when nothing waits.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_database_url(url: str | URL) -> URL:
