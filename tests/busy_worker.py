@@ -27,3 +27,10 @@ def worker_held_busy(client, data_dir: Path) -> Iterator[str]:
         yield job["id"]
     finally:
         client.cancel(job["id"])
+
+
+def submit_waiting_job(client, data_dir: Path) -> dict:
+    """A three-style job of a real photo, submitted while ``worker_held_busy`` holds the worker: it waits queued."""
+    upload = client.upload(data_dir / "photos" / "bayou_cypress.jpg")
+    styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
+    return client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles})

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from shared.db import Job, JobItem, JobStatus
 from shared.db.session import make_engine, make_session_factory
-from tests.busy_worker import worker_held_busy
+from tests.busy_worker import submit_waiting_job, worker_held_busy
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
 from tests.test_web_ui import (  # noqa: F401 - fixtures, reused
     RENDER_TIMEOUT_MS,
@@ -84,9 +84,7 @@ def _fail_the_item_then_retry_it_from_the_page(page: Page, database_url: str, jo
 def _pause_resume_and_cancel_from_the_page(page: Page, client, data_dir) -> None:
     """A job waiting behind a busy worker (busy_worker.py): paused, resumed, then canceled from its page."""
     with worker_held_busy(client, data_dir):
-        upload = client.upload(data_dir / "photos" / "bayou_cypress.jpg")
-        styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
-        job = client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles})
+        job = submit_waiting_job(client, data_dir)
         page.goto(f"/ui/jobs/{job['id']}")
         page.click("#pause-job")
         expect(page.locator("#job-status")).to_have_text("paused")

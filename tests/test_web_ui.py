@@ -22,7 +22,7 @@ from cli.client import ClientError
 from shared.db import Style, StyleKind
 from shared.db.session import make_engine, make_session_factory
 from shared.storage import storage_from_settings
-from tests.busy_worker import worker_held_busy
+from tests.busy_worker import submit_waiting_job, worker_held_busy
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
 from worker.jobs.style_swatches import swatch_key
 
@@ -229,14 +229,12 @@ def _gallery_shows_pictures_and_takes_a_dropped_style(page: Page, painting: Path
 def _cancel_from_the_job_page(page: Page, client, data_dir: Path) -> None:
     """A job waiting behind a busy worker (busy_worker.py), canceled from its page before it ran."""
     with worker_held_busy(client, data_dir):
-        upload = client.upload(data_dir / "photos" / "bayou_cypress.jpg")
-        styles = [{"style": f"builtin:{index}"} for index in (1, 2, 4)]
-        job = client.create_job({"kind": "multi_style", "inputs": [upload["id"]], "styles": styles})
+        job = submit_waiting_job(client, data_dir)
         page.goto(f"/ui/jobs/{job['id']}")
         page.click("#cancel-job")
         expect(page.locator("#job-status")).to_have_text("canceled", timeout=RENDER_TIMEOUT_MS)
         statuses = [item["status"] for item in client.job(job["id"])["items"]]
-        assert statuses == ["canceled"] * len(styles), statuses
+        assert statuses == ["canceled"] * 3, statuses
 
 
 @pytest.mark.parametrize("farm_env", ["embedded"], indirect=True)

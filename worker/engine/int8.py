@@ -26,8 +26,9 @@ from functools import cache
 import torch
 import torch.nn.functional as F
 
-# Int8 packed weights per conv call (index in forward order); filled on first use in a frozen pass.
-PackedConv = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+# Int8 packed weights per conv call (index in forward order), their per-channel scales and (zero) zero
+# points, and the float bias; filled on first use in a frozen pass.
+PackedConv = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
 
 
 @cache
@@ -112,7 +113,8 @@ def _pack(weight: torch.Tensor, bias: torch.Tensor | None, grid: Grid, stride: i
         packed = torch.ops.onednn.qconv_prepack(
             qweight, scales, grid.scale, grid.zero_point, [stride] * 2, [0, 0], [1, 1], 1, shape
         )
-    return packed, scales, None if bias is None else bias.detach().float()
+    zero_points = torch.zeros(scales.shape[0], dtype=torch.long)  # symmetric weights
+    return packed, scales, zero_points, None if bias is None else bias.detach().float()
 
 
 class ConvQuantizer:
@@ -156,12 +158,11 @@ class ConvQuantizer:
                 grid = Grid.spanning(float(low), float(high))
             self.grids.grids.append(grid)
             packed = _pack(weight, bias, grid, stride, shape)
-        qweight, scales, float_bias = packed
+        qweight, scales, zero_points, float_bias = packed
         qx = grid.quantize(x)
         if pad:
             qx = F.pad(qx, (pad,) * 4, mode="reflect")
-        zeros = torch.zeros(scales.shape[0], dtype=torch.long)
         return torch.ops.onednn.qconv2d_pointwise(
-            qx, grid.scale, grid.zero_point, qweight, scales, zeros, float_bias,
+            qx, grid.scale, grid.zero_point, qweight, scales, zero_points, float_bias,
             [stride] * 2, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",
         )  # fmt: skip
