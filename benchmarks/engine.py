@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,19 @@ def _tiny_input() -> Any:
     return np.full((64, 64, 3), 128, dtype=np.uint8)
 
 
+def _timed(render: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    """Seconds of each of ``repeat`` calls, and the last output (the one before is freed first)."""
+    times: list[float] = []
+    out = None
+    for _ in range(repeat):
+        out = None  # frees the previous output before the next render, so peak memory holds one
+        start = time.perf_counter()
+        out = render()
+        times.append(time.perf_counter() - start)
+    assert out is not None
+    return times, out
+
+
 def _ours(
     kind: str,
     path: Path,
@@ -89,14 +103,7 @@ def _ours(
     engine = StyleEngine(device="cpu", cache_dir=cache_dir)
     engine.render(_tiny_input(), spec, options)  # loads the networks (not timed)
     rss_loaded = _peak_rss_kb()
-    times = []
-    out = None
-    for _ in range(repeat):
-        del out
-        start = time.perf_counter()
-        out = engine.render(path, spec, options)
-        times.append(time.perf_counter() - start)
-    assert out is not None
+    times, out = _timed(lambda: engine.render(path, spec, options), repeat)
     height, width = out.shape[:2]
     psnr = psnr_uint8(out, np.load(reference, mmap_mode="r")) if reference and reference.exists() else None
     psnr_own = None
@@ -155,14 +162,7 @@ def _theirs(kind: str, path: Path, repeat: int, reference: Path | None) -> dict[
     Image.fromarray(_tiny_input()).save(tiny)
     render(tiny)  # loads the sessions (not timed)
     rss_loaded = _peak_rss_kb()
-    times = []
-    out = None
-    for _ in range(repeat):
-        del out
-        start = time.perf_counter()
-        out = render(path)
-        times.append(time.perf_counter() - start)
-    assert out is not None
+    times, out = _timed(lambda: render(path), repeat)
     height, width = out.shape[:2]
     psnr = None
     if reference is not None and kind == "builtin":

@@ -57,13 +57,15 @@ class LocalStack:
         env["STYLEFARM_HOME"] = str(self.settings.home)
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], nice: int = 0) -> None:
         """Start ``args`` in a process group of its own, so stopping it also ends its children
-        (Celery's pool child, gunicorn's workers) even when the main process is killed."""
+        (Celery's pool child, gunicorn's workers) even when the main process is killed; ``nice``
+        lowers its priority (``nice(1)`` runs before the interpreter, so every child inherits it)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        command = ["nice", "-n", str(nice), *args] if nice else args
         with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
             self.processes[name] = subprocess.Popen(
-                args, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         LocalStack.started_groups.add(self.processes[name].pid)
 
@@ -77,6 +79,7 @@ class LocalStack:
                 "worker",
                 [python, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", WORKER_QUEUES,
                  "--pool", "prefork", "--concurrency", str(self.settings.worker_concurrency), "--loglevel", "INFO"],
+                nice=self.settings.worker_nice,
             )  # fmt: skip
         self._spawn(
             "api",

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # 2 single-threaded processes beat 1 with 2 threads on a 2-core catalogue: one's decode, encode and
     # bookkeeping run while the other renders (benchmarks/catalogue.py); a lone item renders on 1 core.
     worker_concurrency: int = Field(default=2, ge=1, le=256)
+    # Nice level of the worker ``stylefarm up`` starts (0-19; its pool processes inherit it). Renders take
+    # every core they get; on a shared machine a lower priority keeps the API, and a browser on the same
+    # machine, answering at once, while the renders lose only the time those actually use.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Optimization mode and style refinement (issue 7). VGG-19 weights are used only from this local
     # file (torchvision's vgg19 state dict, never downloaded); without it the style predictor's

@@ -2,8 +2,10 @@
 
 Why: tests that pause, resume or cancel a job from a page or the CLI need the job unfinished when
 they act. A "long enough" job stopped being long enough once renders got faster (a 2.4 MP photo in
-three styles finished in 3 s, before the page's Cancel was clicked). An earlier job of two items
-on an 18 MP scan with small tiles keeps both pool processes rendering for tens of seconds.
+three styles finished in 3 s, before the page's Cancel was clicked). An earlier job on an 18 MP
+scan with small tiles keeps both pool processes rendering: three items each, about 15 s per item on
+a quiet 2-core machine, so a page has most of a minute (more on a loaded machine) to act on the job
+waiting behind it; the blocker is canceled when the test is done with it.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ BLOCKER_TILE = 128  # many small tiles: the render is slow, and a cancel stops i
 
 @contextmanager
 def worker_held_busy(client, data_dir: Path) -> Iterator[str]:
-    """Submit the blocker job (one item per pool process); cancel it on the way out. Yields its id."""
+    """Submit the blocker job (three items per pool process); cancel it on the way out. Yields its id."""
     upload = client.upload(data_dir / "photos" / BLOCKER_PHOTO)
-    styles = [{"style": "builtin:1"}, {"style": "builtin:2"}]
+    styles = [{"style": f"builtin:{index}"} for index in range(1, 7)]
     body = {"kind": "multi_style", "inputs": [upload["id"]], "styles": styles, "tile_size": BLOCKER_TILE}
     job = client.create_job(body)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,8 +17,8 @@ from werkzeug.serving import make_server
 
 from api.app import create_app
 from api.extensions import dispose
+from tests.chromium import launch_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 UNDOCUMENTED = {"/openapi.json", "/docs"}  # the document and its page describe the rest
 _FLASK_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
@@ -92,8 +91,6 @@ def served_app(docs_app) -> Iterator[str]:
 
 
 def test_the_docs_page_renders_in_a_browser_with_the_network_cut_off(served_app):
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium")
     blocked: list[str] = []
 
     def only_loopback(route: Route) -> None:
@@ -104,7 +101,7 @@ def test_the_docs_page_renders_in_a_browser_with_the_network_cut_off(served_app)
             route.abort()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             page.route("**/*", only_loopback)

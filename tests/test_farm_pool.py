@@ -1,4 +1,4 @@
-"""``stylefarm up``'s worker runs two pool processes by default: items render side by side, each with its own outcome.
+"""``stylefarm up``'s worker runs two pool processes, below the API's priority: items render side by side.
 
 One embedded farm (SQLite, filesystem broker, local files) as ``stylefarm up`` starts it, with the
 default ``worker_concurrency``. Inputs are small crops of real photos, each of its own size, so an
@@ -8,6 +8,7 @@ output that landed on another item's key would show.
 from __future__ import annotations
 
 import io
+import os
 
 from PIL import Image
 from sqlalchemy import select
@@ -24,6 +25,11 @@ def _photo(data_dir, name: str, size: tuple[int, int]) -> bytes:
         buffer = io.BytesIO()
         img.convert("RGB").resize(size).save(buffer, format="PNG")
         return buffer.getvalue()
+
+
+def _pids(worker_ids: set[str]) -> list[int]:
+    """The process ids in ``hostname:pid`` worker ids (worker/runtime/identity.py)."""
+    return [int(worker_id.rsplit(":", 1)[1]) for worker_id in worker_ids]
 
 
 def test_two_pool_processes_render_a_batch_side_by_side_and_a_failing_job_fails_alone(
@@ -61,6 +67,9 @@ def test_two_pool_processes_render_a_batch_side_by_side_and_a_failing_job_fails_
         with sessions() as session:
             workers = set(session.scalars(select(JobItem.worker_id).where(JobItem.job_id.in_([good["id"], bad["id"]]))))
         database.dispose()
+        # The renders run below the API's priority (settings.worker_nice), the pool processes included.
+        niceness = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in _pids(workers)}
+        niceness_of_api = os.getpriority(os.PRIO_PROCESS, stack.processes["api"].pid)
     finally:
         stack.stop()
 
@@ -68,5 +77,7 @@ def test_two_pool_processes_render_a_batch_side_by_side_and_a_failing_job_fails_
     assert bad["status"] == "failed" and all(item["status"] == "failed" for item in bad["items"])
     assert all(item["error"] for item in bad["items"])
     assert len(workers) == 2, workers  # both pool processes took items
+    assert set(niceness.values()) == {min(19, os.nice(0) + settings.worker_nice)} and settings.worker_nice > 0, niceness
+    assert niceness_of_api == os.nice(0)
     for item in good["items"]:  # each output is its own input's render, at its own size
         assert (item["output"]["width"], item["output"]["height"]) == sizes[item["position"]], item

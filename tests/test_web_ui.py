@@ -1,4 +1,4 @@
-"""The web page in a real browser (Debian's chromium driven by Playwright) against a real farm.
+"""The web page in a real browser (Debian's headless Chromium, tests/chromium.py) against a real farm.
 
 The farm is the embedded one of ``test_farm_e2e`` (SQLite, filesystem broker, local files, the
 API under gunicorn and a Celery worker process): the page is served by the API, calls the REST
@@ -23,18 +23,10 @@ from shared.db import Style, StyleKind
 from shared.db.session import make_engine, make_session_factory
 from shared.storage import storage_from_settings
 from tests.busy_worker import submit_waiting_job, worker_held_busy
+from tests.chromium import launch_chromium
 from tests.test_farm_e2e import farm, farm_env  # noqa: F401 - the farm fixtures, reused
 from worker.jobs.style_swatches import swatch_key
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SWATCHES_TO_RENDER = ("builtin:3", "builtin:7")
 PREVIEW_SIDE = 96  # small, so the test can tell a preview from the full render
 MAX_OUTPUT_SIDE = 256
@@ -47,10 +39,8 @@ EXPECT_TIMEOUT_MS = 30_000  # what a page shows may lag on a loaded 2-core CI ma
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             yield browser
         finally:
