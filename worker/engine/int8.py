@@ -19,6 +19,7 @@ Where a grid comes from (``ConvGrids``):
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,9 +32,20 @@ import torch.nn.functional as F
 PackedConv = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
 
 
+# oneDNN's instruction-set names without VNNI (its "CPU Dispatcher Control" guide lists them all).
+ISA_CAPS_WITHOUT_VNNI = frozenset({"SSE41", "AVX", "AVX2", "AVX512_CORE"})
+
+
 @cache
 def has_vnni() -> bool:
-    """Whether the CPU multiplies u8 × s8 with 32-bit sums (AVX-512 VNNI, AVX-VNNI, AMX); Linux only."""
+    """Whether oneDNN multiplies u8 × s8 with 32-bit sums here (AVX-512 VNNI, AVX-VNNI, AMX); Linux only.
+
+    A cap on oneDNN's instruction sets (``ONEDNN_MAX_CPU_ISA``, formerly ``DNNL_MAX_CPU_ISA``)
+    below VNNI makes its int8 kernels use ``vpmaddubsw`` even on a VNNI CPU, so it counts as none.
+    """
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    if cap.strip().upper() in ISA_CAPS_WITHOUT_VNNI:
+        return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
             flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
