@@ -4,6 +4,7 @@ the farm foundation's fixtures (databases, storage servers) from conftest_farm.p
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,21 @@ def data_dir() -> Path:
     if not (DATA / "photos").is_dir():
         pytest.fail(f"the shared test data is missing: expected {DATA}")
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _scheduling_unchanged() -> Iterator[None]:
+    """Fail the test that leaves this process at another scheduling policy, and put it back.
+
+    Why: processes started later inherit the policy. An AV1 encode once left the session at
+    real-time priority (shared/video/scheduling.py), and every farm after it starved its own API.
+    """
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    yield
+    changed = (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param)
+    if changed:
+        os.sched_setscheduler(0, policy, param)
+    assert not changed, "this test changed the test process's scheduling policy (it is put back)"
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from shared.video.scheduling import scheduling_kept
 from worker.engine.render import StyleEngine
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -62,7 +63,7 @@ def make_clip(
     ``options`` go to the video encoder (e.g. a short keyframe interval with B-frames for seeking tests).
     """
     width, height = size
-    with av.open(str(path), "w") as container:
+    with scheduling_kept(), av.open(str(path), "w") as container:
         video = container.add_stream(video_codec, rate=fps, options=options or {})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = None

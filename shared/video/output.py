@@ -18,6 +18,7 @@ import av
 from shared.errors import BadInputError
 from shared.schemas.jobs import JobCreate
 from shared.settings import Settings
+from shared.video.scheduling import scheduling_kept
 
 ContainerName = Literal["mp4", "mov", "mkv", "webm"]
 
@@ -79,7 +80,7 @@ def container_takes_video(container: str, codec: str) -> bool:
     if container not in MUXERS or not encoder_exists(codec):
         return False
     try:
-        with av.open(io.BytesIO(), mode="w", format=MUXERS[container]) as out:
+        with scheduling_kept(), av.open(io.BytesIO(), mode="w", format=MUXERS[container]) as out:
             stream = out.add_stream(codec, rate=25)
             stream.width = stream.height = _PROBE_SIZE
             stream.pix_fmt = "yuv420p"

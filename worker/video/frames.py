@@ -19,6 +19,7 @@ import numpy as np
 
 from shared.errors import BadInputError
 from shared.video.probe import VideoInfo
+from shared.video.scheduling import scheduling_kept
 from worker.video.keyframes import CleanStarts
 
 log = logging.getLogger(__name__)
@@ -194,12 +195,14 @@ class FrameWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
         frame.time_base = Fraction(1) / self.stream.codec_context.framerate
-        self._container.mux(self.stream.encode(frame))
+        with scheduling_kept():
+            self._container.mux(self.stream.encode(frame))
         self.frames += 1
 
     def close(self) -> None:
-        self._container.mux(self.stream.encode(None))
-        self._container.close()
+        with scheduling_kept():
+            self._container.mux(self.stream.encode(None))
+            self._container.close()
 
     def __enter__(self) -> FrameWriter:
         return self

@@ -20,6 +20,7 @@ import numpy as np
 
 from shared.errors import BadInputError
 from shared.video.output import VideoOutput, resolve_output
+from shared.video.scheduling import scheduling_kept
 from worker.video.audio import AudioTrack, add_audio_track, audio_packets
 from worker.video.frames import FrameTimes, frame_times
 
@@ -62,7 +63,7 @@ def join_segments(
         times = frame_times(source).on_rate_grid(rate)
         total = len(times.pts)
         sar = in_video.codec_context.sample_aspect_ratio
-        with av.open(str(output), mode="w", format=video_output.muxer) as out:
+        with scheduling_kept(), av.open(str(output), mode="w", format=video_output.muxer) as out:
             video = out.add_stream(video_output.codec, rate=rate, options=video_output.encoder_options())
             video.time_base = times.time_base
             video.pix_fmt = "yuv420p"

@@ -1,0 +1,26 @@
+"""Video encoders must not leave the thread that drives them at real-time priority.
+
+Why: SVT-AV1 (FFmpeg's ``libsvtav1``, the AV1 encoder in PyAV's wheels), when the process may
+(root, or ``CAP_SYS_NICE``), switches the calling thread to ``SCHED_FIFO`` at priority 99 during
+its first encode and leaves it there. Every process that thread starts later inherits the policy:
+a worker's renders, or a test session's farms, then run at real-time priority, and an API process
+on the same cores answers only when a render blocks (seen: uploads and resumes answered when an
+item finished, 15-30 s late, and a CI run that hung with two real-time browser renderers spinning).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def scheduling_kept() -> Iterator[None]:
+    """Put this thread's scheduling policy and priority back as they were once the block ends."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param):
+            os.sched_setscheduler(0, policy, param)
