@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # How long a SQLite writer waits for another's lock before the request fails (the API answers 503).
 # The embedded farm has a few writers on one machine (API threads, each pool process's progress and
-# heartbeat); in CI a writer was seen holding the lock for ~12 s on a loaded 2-core machine, and 5 s
-# turned that wait into failed uploads. Waiting longer costs nothing when nothing waits.
+# heartbeat); in CI a writer was seen holding the lock for ~12 s, and 5 s turned that wait into failed
+# uploads (the cause: processes at real-time priority, shared/video/scheduling.py; a pool process that
+# is not scheduled cannot commit). Waiting longer costs nothing when nothing waits.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
