@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.stack import LocalStack
+from shared.video.scheduling import current_scheduling, restore_scheduling
 from tests import process_groups
 from tests.conftest_api import (  # noqa: F401 - the REST API's fixtures
     api_app,
@@ -52,12 +53,9 @@ def _scheduling_unchanged() -> Iterator[None]:
     Why: processes started later inherit the policy. An AV1 encode once left the session at
     real-time priority (shared/video/scheduling.py), and every farm after it starved its own API.
     """
-    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    before = current_scheduling()
     yield
-    changed = (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param)
-    if changed:
-        os.sched_setscheduler(0, policy, param)
-    assert not changed, "this test changed the test process's scheduling policy (it is put back)"
+    assert not restore_scheduling(before), "this test changed the test process's scheduling policy (it is put back)"
 
 
 @pytest.fixture(scope="session")

@@ -6,21 +6,16 @@ the processes started afterwards inherited it (in CI: the farms of every later t
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from shared.video.output import container_takes_video, encoder_exists
-from shared.video.scheduling import scheduling_kept
+from shared.video.scheduling import current_scheduling, scheduling_kept
 from worker.video.frames import FrameWriter
 
 AV1 = "libsvtav1"
-
-
-def _policy() -> tuple[int, os.sched_param]:
-    return os.sched_getscheduler(0), os.sched_getparam(0)
 
 
 def _frames(count: int) -> list[np.ndarray]:
@@ -32,12 +27,12 @@ def test_the_wheel_has_the_av1_encoder_these_tests_are_about():
 
 
 def test_an_av1_output_leaves_the_worker_thread_as_it_was(tmp_path):
-    before = _policy()
+    before = current_scheduling()
     with FrameWriter(tmp_path / "out.mkv", (64, 64), Fraction(24), codec=AV1, pix_fmt="yuv420p") as writer:
         for frame in _frames(4):
             writer.write(frame)
-            assert _policy() == before
-    assert _policy() == before
+            assert current_scheduling() == before
+    assert current_scheduling() == before
     with av.open(str(tmp_path / "out.mkv")) as written:
         assert written.streams.video[0].codec_context.name in ("libdav1d", "av1", "libaom-av1")
         assert sum(1 for _ in written.decode(video=0)) == 4
@@ -45,19 +40,19 @@ def test_an_av1_output_leaves_the_worker_thread_as_it_was(tmp_path):
 
 def test_the_api_checking_an_av1_output_keeps_its_thread_as_it_was():
     container_takes_video.cache_clear()
-    before = _policy()
+    before = current_scheduling()
     assert container_takes_video("mkv", AV1)
-    assert _policy() == before
+    assert current_scheduling() == before
 
 
 def test_the_guard_puts_back_what_the_encoder_changed(tmp_path):
     """A raw PyAV encode inside the guard: whatever the encoder did to the thread (as root, real-time
     priority; unprivileged, nothing), the thread leaves the block as it entered it."""
-    before = _policy()
+    before = current_scheduling()
     with scheduling_kept(), av.open(str(tmp_path / "raw.mkv"), "w") as container:
         stream = container.add_stream(AV1, rate=24)
         stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
         for frame in _frames(3):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode(None))
-    assert _policy() == before
+    assert current_scheduling() == before

@@ -14,13 +14,27 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+Scheduling = tuple[int, os.sched_param]
+
+
+def current_scheduling() -> Scheduling:
+    """This thread's scheduling policy and its parameters (the priority)."""
+    return os.sched_getscheduler(0), os.sched_getparam(0)
+
+
+def restore_scheduling(before: Scheduling) -> bool:
+    """Set this thread back to ``before``; returns whether it had been changed."""
+    if current_scheduling() == before:
+        return False
+    os.sched_setscheduler(0, *before)
+    return True
+
 
 @contextmanager
 def scheduling_kept() -> Iterator[None]:
     """Put this thread's scheduling policy and priority back as they were once the block ends."""
-    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    before = current_scheduling()
     try:
         yield
     finally:
-        if (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param):
-            os.sched_setscheduler(0, policy, param)
+        restore_scheduling(before)
